@@ -1,0 +1,64 @@
+"""What workflows and activities pass each other: small models of ids and values, never ORM rows.
+
+Pure on purpose: the workflow sandbox imports this module.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EnrollmentRef(BaseModel):
+    """Who an effect belongs to, and the key that makes it happen at most once."""
+
+    enrollment_id: str
+    contact_id: str
+    effect_key: str
+
+
+class SendEmailInput(BaseModel):
+    ref: EnrollmentRef
+    subject: str
+    body: str
+
+
+class SendEmailResult(BaseModel):
+    message_id: str
+    to_address: str
+
+
+class ApplyTagInput(BaseModel):
+    ref: EnrollmentRef
+    tag: str
+
+
+class ApplyTagResult(BaseModel):
+    tag: str
+    applied: bool = Field(description="False when the contact already had the tag.")
+
+
+class EnrollmentEventRecord(BaseModel):
+    effect_key: str
+    kind: str
+    occurred_at: datetime
+    track_id: str | None = None
+    step_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectionUpdate(BaseModel):
+    """The enrollment row as the workflow sees it now, plus the event that changed it."""
+
+    enrollment_id: str
+    sequence_id: str
+    version: int
+    contact_id: str
+    workflow_id: str
+    enrolled_by: str | None
+    revision: int
+    status: str
+    current_step: str | None
+    failure_reason: str | None
+    ended_at: datetime | None
+    event: EnrollmentEventRecord

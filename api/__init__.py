@@ -1,0 +1,1 @@
+"""The HTTP API: stateless; reads PostgreSQL and talks to workflows through Temporal."""

@@ -1,0 +1,83 @@
+import uuid
+
+from fastapi import APIRouter, status
+
+from api.deps import CurrentUser, SessionDep
+from api.errors import Invalid, NotFound
+from api.schemas.common import Limit, Offset
+from api.schemas.contacts import ContactCreate, ContactList, ContactRead, MessageRead
+from api.schemas.enrollments import EnrollmentRead
+from store import contacts, enrollments, messages, users
+from store.models import Company, Contact
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+
+async def _read(session: SessionDep, contact: Contact) -> ContactRead:
+    tags = await contacts.tag_names(session, contact.id)
+    return ContactRead.model_validate({**contact.model_dump(), "tags": tags})
+
+
+async def _contact_or_404(session: SessionDep, contact_id: uuid.UUID) -> Contact:
+    contact = await contacts.get_contact(session, contact_id)
+    if contact is None:
+        raise NotFound.of("contact", contact_id)
+    return contact
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_contact(body: ContactCreate, session: SessionDep, _: CurrentUser) -> ContactRead:
+    """Create a contact."""
+    if body.owner_id and await users.get_user(session, body.owner_id) is None:
+        raise Invalid(f"owner_id: no user {body.owner_id}")
+    if body.company_id and await session.get(Company, body.company_id) is None:
+        raise Invalid(f"company_id: no company {body.company_id}")
+    contact = Contact(**body.model_dump())
+    session.add(contact)
+    await session.flush()
+    return await _read(session, contact)
+
+
+@router.get("")
+async def list_contacts(
+    session: SessionDep,
+    _: CurrentUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    email: str | None = None,
+) -> ContactList:
+    """List contacts, optionally by email."""
+    rows, total = await contacts.list_contacts(session, limit=limit, offset=offset, email=email)
+    return ContactList(items=[await _read(session, row) for row in rows], total=total)
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: uuid.UUID, session: SessionDep, _: CurrentUser) -> ContactRead:
+    """One contact with its tags."""
+    return await _read(session, await _contact_or_404(session, contact_id))
+
+
+@router.get("/{contact_id}/enrollments")
+async def contact_enrollments(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    _: CurrentUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[EnrollmentRead]:
+    """The contact's enrollments in every sequence, newest first."""
+    await _contact_or_404(session, contact_id)
+    rows = await enrollments.list_enrollments(
+        session, contact_id=contact_id, limit=limit, offset=offset
+    )
+    return [EnrollmentRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{contact_id}/messages")
+async def contact_messages(
+    contact_id: uuid.UUID, session: SessionDep, _: CurrentUser
+) -> list[MessageRead]:
+    """Every communication to the contact, oldest first."""
+    await _contact_or_404(session, contact_id)
+    rows = await messages.messages_for_contact(session, contact_id)
+    return [MessageRead.model_validate(row, from_attributes=True) for row in rows]

@@ -1,0 +1,136 @@
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
+from api.errors import Conflict, NotFound
+from api.schemas.common import Limit, Offset
+from api.schemas.enrollments import (
+    Accepted,
+    BulkEnrollResponse,
+    EnrollmentDetail,
+    EnrollmentEventRead,
+    EnrollmentRead,
+    EnrollOutcome,
+    EnrollRequest,
+    StopBody,
+)
+from api.services import enrollments as service
+from store import enrollments, sequences
+from store.models import EnrollmentStatus
+from workflows.state import StopRequest
+
+router = APIRouter(tags=["enrollments"])
+
+
+@router.post(
+    "/sequences/{sequence_id}/enrollments",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": BulkEnrollResponse, "description": "Results per contact"}},
+)
+async def enroll(
+    sequence_id: uuid.UUID,
+    body: EnrollRequest,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    response: Response,
+) -> EnrollmentRead | BulkEnrollResponse:
+    """Enroll one contact (201), or many with a result per contact (200)."""
+    sequence = await sequences.get_sequence(session, sequence_id)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    contact_ids = body.contact_ids or [body.contact_id]  # type: ignore[list-item]
+    results = await service.enroll(session, temporal, settings, sequence, contact_ids, user)
+    if body.contact_ids is not None:
+        response.status_code = status.HTTP_200_OK
+        return BulkEnrollResponse(results=results)
+    result = results[0]
+    if result.outcome == EnrollOutcome.not_found:
+        raise NotFound.of("contact", result.contact_id)
+    if result.outcome == EnrollOutcome.already_enrolled:
+        raise Conflict(
+            f"contact {result.contact_id} is already enrolled in sequence {sequence_id}",
+            enrollment_id=str(result.enrollment_id) if result.enrollment_id else None,
+        )
+    assert result.enrollment_id is not None
+    await session.flush()
+    return EnrollmentRead.model_validate(
+        await service.get_or_404(session, result.enrollment_id), from_attributes=True
+    )
+
+
+@router.get("/sequences/{sequence_id}/enrollments")
+async def list_sequence_enrollments(
+    sequence_id: uuid.UUID,
+    session: SessionDep,
+    _: CurrentUser,
+    status_filter: EnrollmentStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[EnrollmentRead]:
+    """The sequence's enrollments, newest first, optionally by status."""
+    if await sequences.get_sequence(session, sequence_id) is None:
+        raise NotFound.of("sequence", sequence_id)
+    rows = await enrollments.list_enrollments(
+        session, sequence_id=sequence_id, status=status_filter, limit=limit, offset=offset
+    )
+    return [EnrollmentRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/enrollments/{enrollment_id}")
+async def get_enrollment(
+    enrollment_id: uuid.UUID, session: SessionDep, _: CurrentUser
+) -> EnrollmentDetail:
+    """One enrollment with its history."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    events = await enrollments.events_of(session, enrollment_id)
+    return EnrollmentDetail.model_validate(
+        {
+            **enrollment.model_dump(),
+            "events": [EnrollmentEventRead.model_validate(e, from_attributes=True) for e in events],
+        }
+    )
+
+
+@router.post("/enrollments/{enrollment_id}/stop", status_code=status.HTTP_202_ACCEPTED)
+async def stop_enrollment(
+    enrollment_id: uuid.UUID,
+    session: SessionDep,
+    temporal: TemporalDep,
+    _: CurrentUser,
+    body: StopBody | None = None,
+) -> Accepted:
+    """Stop: no further actions until reactivated."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    await service.signal(
+        temporal, enrollment, "stop", StopRequest(reason=(body or StopBody()).reason)
+    )
+    return Accepted(
+        enrollment_id=enrollment.id, requested="stop", detail="the enrollment stops now"
+    )
+
+
+@router.post("/enrollments/{enrollment_id}/reactivate", status_code=status.HTTP_202_ACCEPTED)
+async def reactivate_enrollment(
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+) -> Accepted:
+    """Resume a stopped enrollment where it stopped; timers that came due meanwhile fire now."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    await service.signal(temporal, enrollment, "reactivate")
+    return Accepted(
+        enrollment_id=enrollment.id, requested="reactivate", detail="the enrollment resumes now"
+    )
+
+
+@router.post("/enrollments/{enrollment_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+async def retry_enrollment(
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+) -> Accepted:
+    """Run a failed enrollment's failed step again."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    await service.signal(temporal, enrollment, "retry")
+    return Accepted(
+        enrollment_id=enrollment.id, requested="retry", detail="the failed step runs again now"
+    )

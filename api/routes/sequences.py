@@ -1,0 +1,112 @@
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from api.deps import CurrentUser, Designer, SessionDep
+from api.errors import Conflict, Invalid, NotFound
+from api.schemas.common import Limit, Offset
+from api.schemas.sequences import (
+    SequenceRead,
+    SequenceSummary,
+    SequenceWrite,
+    VersionRead,
+    VersionSummary,
+)
+from sequences import DefinitionError, parse_definition
+from store import sequences
+from store.models import Sequence, utcnow
+
+router = APIRouter(prefix="/sequences", tags=["sequences"])
+
+
+def _validated(definition: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = parse_definition(definition)
+    except DefinitionError as error:
+        raise Invalid(f"invalid sequence: {error}", errors=error.errors) from None
+    return parsed.model_dump(mode="json")
+
+
+async def _sequence_or_404(
+    session: SessionDep, sequence_id: uuid.UUID, *, for_update: bool = False
+) -> Sequence:
+    sequence = await sequences.get_sequence(session, sequence_id, for_update=for_update)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    return sequence
+
+
+async def _read(session: SessionDep, sequence: Sequence) -> SequenceRead:
+    versions = await sequences.versions_of(session, sequence.id)
+    return SequenceRead.model_validate(
+        {
+            **sequence.model_dump(),
+            "versions": [VersionSummary.model_validate(v, from_attributes=True) for v in versions],
+        }
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_sequence(body: SequenceWrite, session: SessionDep, user: Designer) -> SequenceRead:
+    """Create a sequence as a draft."""
+    sequence = Sequence(name=body.name, definition=_validated(body.definition), created_by=user.id)
+    session.add(sequence)
+    await session.flush()
+    return await _read(session, sequence)
+
+
+@router.get("")
+async def list_sequences(
+    session: SessionDep, _: CurrentUser, limit: Limit = 50, offset: Offset = 0
+) -> list[SequenceSummary]:
+    """List sequences."""
+    rows = await sequences.list_sequences(session, limit=limit, offset=offset)
+    return [SequenceSummary.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{sequence_id}")
+async def get_sequence(sequence_id: uuid.UUID, session: SessionDep, _: CurrentUser) -> SequenceRead:
+    """One sequence with its draft and published versions."""
+    return await _read(session, await _sequence_or_404(session, sequence_id))
+
+
+@router.put("/{sequence_id}")
+async def update_sequence(
+    sequence_id: uuid.UUID, body: SequenceWrite, session: SessionDep, _: Designer
+) -> SequenceRead:
+    """Edit the draft; published versions and running enrollments are untouched."""
+    sequence = await _sequence_or_404(session, sequence_id, for_update=True)
+    sequence.name = body.name
+    sequence.definition = _validated(body.definition)
+    sequence.updated_at = utcnow()
+    await session.flush()
+    return await _read(session, sequence)
+
+
+@router.post("/{sequence_id}/publish", status_code=status.HTTP_201_CREATED)
+async def publish_sequence(
+    sequence_id: uuid.UUID, session: SessionDep, user: Designer
+) -> VersionRead:
+    """Publish the draft as a new immutable version."""
+    sequence = await _sequence_or_404(session, sequence_id, for_update=True)
+    if sequence.latest_version is not None:
+        latest = await sequences.get_version(session, sequence.id, sequence.latest_version)
+        if latest is not None and latest.definition == sequence.definition:
+            raise Conflict(
+                f"the draft has not changed since version {latest.version}; edit it first"
+            )
+    version = await sequences.publish(session, sequence, user.id)
+    return VersionRead.model_validate(version, from_attributes=True)
+
+
+@router.get("/{sequence_id}/versions/{version}")
+async def get_version(
+    sequence_id: uuid.UUID, version: int, session: SessionDep, _: CurrentUser
+) -> VersionRead:
+    """One published version, exactly as enrollments run it."""
+    await _sequence_or_404(session, sequence_id)
+    found = await sequences.get_version(session, sequence_id, version)
+    if found is None:
+        raise NotFound(f"sequence {sequence_id} has no version {version}")
+    return VersionRead.model_validate(found, from_attributes=True)

@@ -1,0 +1,63 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+
+def _known_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'America/New_York'"
+        ) from None
+    return name
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()./-]{3,40}$")
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    timezone: Annotated[str | None, AfterValidator(_known_timezone)] = Field(
+        default=None, max_length=64
+    )
+    owner_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=200)
+
+
+class ContactRead(BaseModel):
+    id: uuid.UUID
+    email: str | None
+    phone: str | None
+    first_name: str
+    last_name: str
+    timezone: str | None
+    owner_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    fields: dict[str, Any]
+    created_at: datetime
+    tags: list[str] = Field(default_factory=list)
+
+
+class ContactList(BaseModel):
+    items: list[ContactRead]
+    total: int
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    channel: str
+    to_address: str
+    subject: str
+    body: str
+    status: str
+    created_at: datetime

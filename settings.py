@@ -1,0 +1,49 @@
+"""The one place that reads the environment.
+
+Every value has a working default for the embedded stack that `make run` starts.
+`DATABASE_URL` and `TEMPORAL_ADDRESS` left unset mean "use the embedded services";
+the dev stack then passes the real addresses on to the worker and the API.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset starts an embedded PostgreSQL."
+    )
+    temporal_address: str | None = Field(
+        default=None, description="host:port of a Temporal frontend; unset starts the dev server."
+    )
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "enrollments"
+
+    data_dir: Path = Path(".data")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    log_level: str = "INFO"
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError(
+                "DATABASE_URL is not set: start the stack with `make run`, or point "
+                "DATABASE_URL at a PostgreSQL database."
+            )
+        return self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Records owned by PostgreSQL: tables, the engine, and the queries shared by routes and activities."""

@@ -1,0 +1,61 @@
+"""Contact records and their tags."""
+
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Contact, ContactTag, Tag
+
+
+async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
+    return await session.get(Contact, contact_id)
+
+
+async def list_contacts(
+    session: AsyncSession, *, limit: int, offset: int, email: str | None = None
+) -> tuple[Seq[Contact], int]:
+    query = select(Contact)
+    if email is not None:
+        query = query.where(func.lower(Contact.email) == email.lower())
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Contact.created_at, Contact.id).limit(limit).offset(offset)
+    )
+    return rows.all(), total or 0
+
+
+async def existing_contact_ids(
+    session: AsyncSession, contact_ids: Seq[uuid.UUID]
+) -> dict[uuid.UUID, Contact]:
+    rows = await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))  # type: ignore[attr-defined]
+    return {contact.id: contact for contact in rows}
+
+
+async def tag_names(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(Tag.name)
+        .join(ContactTag, ContactTag.tag_id == Tag.id)  # type: ignore[arg-type]
+        .where(ContactTag.contact_id == contact_id)
+        .order_by(Tag.name)
+    )
+    return list(rows)
+
+
+async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:
+    """Apply a tag (created on first use); False when the contact already had it."""
+    await session.execute(
+        insert(Tag)
+        .values(id=uuid.uuid4(), name=name)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    tag_id = await session.scalar(select(Tag.id).where(Tag.name == name))
+    result = await session.execute(
+        insert(ContactTag)
+        .values(contact_id=contact_id, tag_id=tag_id)
+        .on_conflict_do_nothing()
+        .returning(ContactTag.contact_id)
+    )
+    return result.first() is not None

@@ -1,0 +1,101 @@
+"""The enrollment projection and event log, written by the workflow's activities, read by the API."""
+
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus
+
+
+async def insert_enrollment(session: AsyncSession, enrollment: Enrollment) -> None:
+    """Insert the row the API knows at start; the workflow may have written it first."""
+    await session.execute(
+        insert(Enrollment).values(**enrollment.model_dump()).on_conflict_do_nothing()
+    )
+
+
+async def write_projection(
+    session: AsyncSession,
+    *,
+    enrollment: Enrollment,
+    event: EnrollmentEvent,
+) -> None:
+    """Upsert the row unless a newer revision is already there, and append the event once."""
+    values = enrollment.model_dump()
+    changing = {
+        key: values[key]
+        for key in (
+            "status",
+            "current_step",
+            "failure_reason",
+            "revision",
+            "updated_at",
+            "ended_at",
+        )
+    }
+    statement = insert(Enrollment).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_=changing,
+            where=Enrollment.revision < statement.excluded.revision,  # type: ignore[arg-type]
+        )
+    )
+    await session.execute(
+        insert(EnrollmentEvent)
+        .values(**event.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["effect_key"])
+    )
+
+
+async def get_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment | None:
+    return await session.get(Enrollment, enrollment_id)
+
+
+async def list_enrollments(
+    session: AsyncSession,
+    *,
+    sequence_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    status: EnrollmentStatus | None = None,
+    limit: int,
+    offset: int,
+) -> Seq[Enrollment]:
+    query = select(Enrollment)
+    if sequence_id is not None:
+        query = query.where(Enrollment.sequence_id == sequence_id)
+    if contact_id is not None:
+        query = query.where(Enrollment.contact_id == contact_id)
+    if status is not None:
+        query = query.where(Enrollment.status == status)
+    rows = await session.scalars(
+        query.order_by(Enrollment.created_at.desc(), Enrollment.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
+    )
+    return rows.all()
+
+
+async def active_enrollment(
+    session: AsyncSession, sequence_id: uuid.UUID, contact_id: uuid.UUID
+) -> Enrollment | None:
+    """The contact's enrollment in the sequence that has not ended (active or stopped), if any."""
+    return await session.scalar(
+        select(Enrollment)
+        .where(
+            Enrollment.sequence_id == sequence_id,
+            Enrollment.contact_id == contact_id,
+            Enrollment.status.in_([EnrollmentStatus.active, EnrollmentStatus.stopped]),  # type: ignore[attr-defined]
+        )
+        .limit(1)
+    )
+
+
+async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[EnrollmentEvent]:
+    rows = await session.scalars(
+        select(EnrollmentEvent)
+        .where(EnrollmentEvent.enrollment_id == enrollment_id)
+        .order_by(EnrollmentEvent.occurred_at, EnrollmentEvent.id)
+    )
+    return rows.all()

@@ -1,0 +1,211 @@
+"""SQLModel tables. Migrations in store/migrations create them; nothing calls create_all."""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp() -> Any:
+    return Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def _optional_timestamp() -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+def _json(default: Any) -> Any:
+    return Field(
+        default_factory=lambda: type(default)(),
+        sa_column=Column(JSONB, nullable=False, server_default=text(f"'{default!s}'::jsonb")),
+    )
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    rep = "rep"
+    integration = "integration"
+
+
+class User(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    name: str = Field(default="", max_length=200)
+    role: Role = Field(max_length=20)
+    created_at: datetime = _timestamp()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    # Only a SHA-256 of the key is kept: keys are long random strings, so a fast hash is enough.
+    key_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = _optional_timestamp()
+
+
+class Company(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _timestamp()
+
+
+class Contact(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    phone: str | None = Field(default=None, max_length=40)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    owner_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user.id", index=True, ondelete="SET NULL"
+    )
+    company_id: uuid.UUID | None = Field(
+        default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
+    )
+    fields: dict[str, Any] = _json({})
+    created_at: datetime = _timestamp()
+
+
+class Tag(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    created_at: datetime = _timestamp()
+
+
+class ContactTag(SQLModel, table=True):
+    __tablename__ = "contact_tag"
+
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    tag_id: uuid.UUID = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
+    applied_at: datetime = _timestamp()
+
+
+class SequenceStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class Sequence(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    status: SequenceStatus = Field(default=SequenceStatus.draft, max_length=20)
+    # The editable draft; publishing copies it into an immutable SequenceVersion.
+    definition: dict[str, Any] = _json({})
+    latest_version: int | None = Field(default=None)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class SequenceVersion(SQLModel, table=True):
+    __tablename__ = "sequence_version"
+    __table_args__ = (UniqueConstraint("sequence_id", "version"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    sequence_id: uuid.UUID = Field(foreign_key="sequence.id", ondelete="CASCADE")
+    version: int
+    definition: dict[str, Any] = _json({})
+    published_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    published_at: datetime = _timestamp()
+
+
+class EnrollmentStatus(StrEnum):
+    active = "active"
+    stopped = "stopped"
+    completed = "completed"
+    failed = "failed"
+
+
+class Enrollment(SQLModel, table=True):
+    """Projection of an enrollment workflow, written by its activities, read by the API."""
+
+    __table_args__ = (
+        Index("ix_enrollment_sequence_status", "sequence_id", "status"),
+        Index("ix_enrollment_contact", "contact_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    sequence_id: uuid.UUID = Field(foreign_key="sequence.id", ondelete="CASCADE")
+    version: int
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", ondelete="CASCADE")
+    workflow_id: str = Field(max_length=200, index=True)
+    status: EnrollmentStatus = Field(default=EnrollmentStatus.active, max_length=20)
+    current_step: str | None = Field(default=None, max_length=100)
+    failure_reason: str | None = Field(default=None)
+    enrolled_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Projection writes can arrive out of order after retries; the higher revision wins.
+    revision: int = Field(default=0)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    ended_at: datetime | None = _optional_timestamp()
+
+
+class EnrollmentEvent(SQLModel, table=True):
+    """The enrollment's history, one row per thing that happened; the effect key makes writes idempotent."""
+
+    __tablename__ = "enrollment_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollment.id", index=True, ondelete="CASCADE")
+    effect_key: str = Field(unique=True, max_length=300)
+    kind: str = Field(max_length=50)
+    track_id: str | None = Field(default=None, max_length=100)
+    step_id: str | None = Field(default=None, max_length=100)
+    detail: dict[str, Any] = _json({})
+    occurred_at: datetime = _timestamp()
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+
+
+class Message(SQLModel, table=True):
+    """The outbox: every communication, recorded before it is handed to a channel."""
+
+    __table_args__ = (Index("ix_message_contact", "contact_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str = Field(unique=True, max_length=300)
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", index=True, ondelete="CASCADE"
+    )
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", ondelete="CASCADE")
+    channel: str = Field(max_length=20)
+    to_address: str = Field(max_length=320)
+    subject: str = Field(default="")
+    body: str = Field(default="")
+    status: MessageStatus = Field(default=MessageStatus.queued, max_length=20)
+    created_at: datetime = _timestamp()
+    sent_at: datetime | None = _optional_timestamp()
+
+
+class AppliedEffect(SQLModel, table=True):
+    """Keys of database effects already applied, so a retried activity changes nothing twice."""
+
+    __tablename__ = "applied_effect"
+
+    effect_key: str = Field(primary_key=True, max_length=300)
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", index=True, ondelete="CASCADE"
+    )
+    applied_at: datetime = _timestamp()

@@ -1,0 +1,67 @@
+"""Sequences, their drafts and their immutable published versions."""
+
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Sequence, SequenceStatus, SequenceVersion, utcnow
+
+
+async def get_sequence(
+    session: AsyncSession, sequence_id: uuid.UUID, *, for_update: bool = False
+) -> Sequence | None:
+    return await session.get(Sequence, sequence_id, with_for_update=for_update)
+
+
+async def list_sequences(session: AsyncSession, *, limit: int, offset: int) -> Seq[Sequence]:
+    rows = await session.scalars(
+        select(Sequence).order_by(Sequence.created_at, Sequence.id).limit(limit).offset(offset)
+    )
+    return rows.all()
+
+
+async def versions_of(session: AsyncSession, sequence_id: uuid.UUID) -> Seq[SequenceVersion]:
+    rows = await session.scalars(
+        select(SequenceVersion)
+        .where(SequenceVersion.sequence_id == sequence_id)
+        .order_by(SequenceVersion.version)
+    )
+    return rows.all()
+
+
+async def get_version(
+    session: AsyncSession, sequence_id: uuid.UUID, version: int
+) -> SequenceVersion | None:
+    return await session.scalar(
+        select(SequenceVersion).where(
+            SequenceVersion.sequence_id == sequence_id, SequenceVersion.version == version
+        )
+    )
+
+
+async def publish(
+    session: AsyncSession, sequence: Sequence, published_by: uuid.UUID
+) -> SequenceVersion:
+    """Freeze the current draft as the next version. The caller holds the sequence row lock."""
+    number = (
+        await session.scalar(
+            select(func.max(SequenceVersion.version)).where(
+                SequenceVersion.sequence_id == sequence.id
+            )
+        )
+        or 0
+    ) + 1
+    version = SequenceVersion(
+        sequence_id=sequence.id,
+        version=number,
+        definition=sequence.definition,
+        published_by=published_by,
+    )
+    session.add(version)
+    sequence.latest_version = number
+    sequence.status = SequenceStatus.published
+    sequence.updated_at = utcnow()
+    await session.flush()
+    return version

@@ -1,0 +1,47 @@
+"""Users and their API keys. Only a hash of each key is stored."""
+
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ApiKey, Role, User
+
+KEY_PREFIX = "csk_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_user(session: AsyncSession, *, email: str, role: Role, name: str = "") -> User:
+    user = User(email=email, role=role, name=name)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def issue_api_key(session: AsyncSession, user_id: uuid.UUID) -> str:
+    """Create a key and return it in plain text: the only time anyone sees it."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(user_id=user_id, key_hash=hash_key(key), prefix=key[:12]))
+    await session.flush()
+    return key
+
+
+async def user_for_key(session: AsyncSession, key: str) -> User | None:
+    return await session.scalar(
+        select(User)
+        .join(ApiKey, ApiKey.user_id == User.id)  # type: ignore[arg-type]
+        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    )
+
+
+async def count_users(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(User)) or 0
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)

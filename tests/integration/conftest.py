@@ -1,0 +1,133 @@
+"""Session-wide real services: the Temporal dev server binary and PostgreSQL.
+
+PostgreSQL is embedded (pgserver) unless TEST_DATABASE_URL points at one whose tables may be
+emptied. Each test gets empty tables, its own task queue and, where it asks, a worker and an
+API client with an admin key.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.main import create_app
+from devstack.services import start_postgres, temporal_binary
+from settings import Settings
+from store import users
+from store.db import SessionMaker, create_engine, create_sessionmaker, transaction
+from store.migrate import upgrade
+from store.models import Role
+from worker import create_worker
+from workflows import search_attributes
+from workflows.client import DATA_CONVERTER
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        upgrade(external)
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="campaign-test-pg-") as directory:
+        url, server = start_postgres(Path(directory) / "pg")
+        upgrade(url)
+        yield url
+        server.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    return create_sessionmaker(engine)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=search_attributes.ALL,
+        data_converter=DATA_CONVERTER,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def empty_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        tables = await connection.scalars(
+            text(
+                "select tablename from pg_tables where schemaname = 'public' "
+                "and tablename <> 'alembic_version'"
+            )
+        )
+        names = ", ".join(f'"{name}"' for name in tables)
+        await connection.execute(text(f"truncate {names} cascade"))
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def settings(database_url: str, client: Client, task_queue: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        temporal_address=client.service_client.config.target_host,
+        temporal_task_queue=task_queue,
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker(client: Client, sessionmaker: SessionMaker, task_queue: str) -> AsyncIterator[Worker]:
+    async with create_worker(client, sessionmaker, task_queue) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app with its lifespan, called in-process over HTTP semantics."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            yield http
+
+
+async def make_user_key(sessionmaker: SessionMaker, role: Role) -> str:
+    async with transaction(sessionmaker) as session:
+        user = await users.create_user(session, email=f"{role}-{uuid.uuid4()}@example.com", role=role)
+        return await users.issue_api_key(session, user.id)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def admin(api: httpx.AsyncClient, sessionmaker: SessionMaker) -> httpx.AsyncClient:
+    """The API client, authenticated as an admin."""
+    api.headers["Authorization"] = f"Bearer {await make_user_key(sessionmaker, Role.admin)}"
+    return api

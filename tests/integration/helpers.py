@@ -1,0 +1,73 @@
+"""Polling helpers: the API answers from a projection that workflows update moments later."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 30
+) -> T:
+    """Poll `probe` until `check` passes; fail with the last value seen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.2)
+
+
+async def get_json(http: httpx.AsyncClient, path: str) -> Any:
+    response = await http.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def enrollment_status(http: httpx.AsyncClient, enrollment_id: str, status: str) -> Any:
+    return await eventually(
+        lambda: get_json(http, f"/enrollments/{enrollment_id}"),
+        lambda body: body["status"] == status,
+    )
+
+
+def welcome_series(delay: str = "PT2S") -> dict[str, Any]:
+    return {
+        "tracks": [
+            {
+                "id": "main",
+                "steps": [
+                    {"id": "wait", "kind": "delay", "duration": delay},
+                    {
+                        "id": "welcome",
+                        "kind": "email",
+                        "subject": "Welcome, {{ contact.first_name }}",
+                        "body": "Hi {{ contact.full_name }}, glad you are here.",
+                    },
+                    {"id": "tag", "kind": "apply_tag", "tag": "welcomed"},
+                ],
+            }
+        ]
+    }
+
+
+async def published_sequence(http: httpx.AsyncClient, definition: dict[str, Any]) -> str:
+    created = await http.post("/sequences", json={"name": "Welcome", "definition": definition})
+    assert created.status_code == 201, created.text
+    sequence_id: str = created.json()["id"]
+    published = await http.post(f"/sequences/{sequence_id}/publish")
+    assert published.status_code == 201, published.text
+    return sequence_id
+
+
+async def new_contact(http: httpx.AsyncClient, **fields: Any) -> str:
+    body = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", **fields}
+    created = await http.post("/contacts", json=body)
+    assert created.status_code == 201, created.text
+    contact_id: str = created.json()["id"]
+    return contact_id

@@ -1,0 +1,1 @@
+"""Deterministic workflow code: imports only the standard library, temporalio and sequences/."""

@@ -1,0 +1,272 @@
+"""EnrollmentWorkflow: one contact's run through one pinned sequence version."""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Any, assert_never
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        ApplyTagInput,
+        EnrollmentEventRecord,
+        EnrollmentRef,
+        ProjectionUpdate,
+        SendEmailInput,
+    )
+    from activities.crm import CrmActivities
+    from activities.projection import ProjectionActivities
+    from sequences import ApplyTagStep, DelayStep, EmailStep, Step, Track
+    from workflows import search_attributes as sa
+    from workflows.state import (
+        EnrollmentInput,
+        EnrollmentResult,
+        EnrollmentState,
+        Status,
+        StopRequest,
+        TrackState,
+    )
+
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+)
+# The projection must eventually land, so it retries for as long as it takes.
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+
+
+_UNSET = object()
+
+
+class _Draining(Exception):
+    """Raised inside a track when the workflow is about to continue as new."""
+
+
+@workflow.defn
+class EnrollmentWorkflow:
+    @workflow.init
+    def __init__(self, input: EnrollmentInput) -> None:
+        self._input = input
+        self._state = input.state or EnrollmentState.initial(input.definition)
+        self._pending: list[ProjectionUpdate] = []
+        self._tracks_done = False
+        self._draining = False
+        self._steps_run = 0
+        self._search_attributes: dict[str, Any] = {}
+
+    @workflow.run
+    async def run(self, input: EnrollmentInput) -> EnrollmentResult:
+        if input.state is None:
+            self._publish("enrolled")
+        else:
+            self._update_search_attributes()
+        projector = asyncio.create_task(self._project())
+        tracks = [
+            asyncio.create_task(self._run_track(track))
+            for track in input.definition.tracks
+            if self._state.tracks[track.id].step_id is not None
+        ]
+        await workflow.wait_condition(
+            lambda: (
+                all(task.done() for task in tracks)
+                or workflow.info().is_continue_as_new_suggested()
+            )
+        )
+        if not all(task.done() for task in tracks):
+            self._draining = True
+        await asyncio.gather(*tracks)
+
+        ended = all(track.step_id is None for track in self._state.tracks.values())
+        if ended:
+            self._state.status = Status.completed
+            self._publish("completed")
+        self._tracks_done = True
+        await projector
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not ended:
+            workflow.continue_as_new(input.model_copy(update={"state": self._state}))
+        return EnrollmentResult(status=self._state.status, steps_run=self._steps_run)
+
+    @workflow.signal
+    def stop(self, request: StopRequest) -> None:
+        if self._state.status in (Status.active, Status.failed):
+            self._state.status = Status.stopped
+            self._publish("stopped", detail={"reason": request.reason} if request.reason else {})
+
+    @workflow.signal
+    def reactivate(self) -> None:
+        if self._state.status == Status.stopped:
+            self._state.status = Status.failed if self._state.failure_reason else Status.active
+            self._publish("reactivated")
+
+    @workflow.signal
+    def retry(self) -> None:
+        """Run the failed step again (after an operator fixed what made it fail)."""
+        if self._state.status == Status.failed:
+            self._state.status = Status.active
+            self._state.failure_reason = None
+            self._publish("retried")
+
+    @workflow.query
+    def state(self) -> EnrollmentState:
+        return self._state
+
+    async def _run_track(self, track: Track) -> None:
+        position = self._state.tracks[track.id]
+        steps = {step.id: index for index, step in enumerate(track.steps)}
+        try:
+            while position.step_id is not None:
+                step = track.steps[steps[position.step_id]]
+                await self._run_step_until_done(track.id, step, position)
+                position.visits[step.id] = position.visits.get(step.id, 0) + 1
+                following = steps[step.id] + 1
+                position.step_id = (
+                    track.steps[following].id if following < len(track.steps) else None
+                )
+                self._steps_run += 1
+                self._publish("step_completed", track_id=track.id, step_id=step.id)
+        except _Draining:
+            return
+
+    async def _run_step_until_done(self, track_id: str, step: Step, position: TrackState) -> None:
+        """Run one step; when it fails for good, mark the enrollment failed and wait for a retry."""
+        while True:
+            await self._wait_until_active()
+            try:
+                await self._run_step(track_id, step, position)
+                return
+            except ActivityError as error:
+                reason = _reason(error)
+                self._state.status = Status.failed
+                self._state.failure_reason = f"step {step.id!r}: {reason}"
+                self._publish(
+                    "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}
+                )
+
+    async def _wait_until_active(self) -> None:
+        await workflow.wait_condition(lambda: self._state.status == Status.active or self._draining)
+        if self._draining:
+            raise _Draining
+
+    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> None:
+        if isinstance(step, DelayStep):
+            await self._sleep(step, position)
+            return
+        ref = EnrollmentRef(
+            enrollment_id=self._input.enrollment_id,
+            contact_id=self._input.contact_id,
+            effect_key=self._effect_key(track_id, step.id, position),
+        )
+        if isinstance(step, EmailStep):
+            await workflow.execute_activity_method(
+                CrmActivities.send_email,
+                SendEmailInput(ref=ref, subject=step.subject, body=step.body),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=EFFECT_RETRY,
+                summary=f"{step.id}: email",
+            )
+        elif isinstance(step, ApplyTagStep):
+            await workflow.execute_activity_method(
+                CrmActivities.apply_tag,
+                ApplyTagInput(ref=ref, tag=step.tag),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=EFFECT_RETRY,
+                summary=f"{step.id}: apply tag {step.tag}",
+            )
+        else:
+            assert_never(step)
+
+    async def _sleep(self, step: DelayStep, position: TrackState) -> None:
+        # The wake-up time is state, so a stop, a worker restart or continue-as-new keeps it.
+        if position.wake_at is None:
+            position.wake_at = workflow.now() + step.duration
+        remaining = position.wake_at - workflow.now()
+        if remaining > timedelta(0):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._draining, timeout=remaining, timeout_summary=step.id
+                )
+            if self._draining:
+                raise _Draining
+        position.wake_at = None
+
+    def _effect_key(self, track_id: str, step_id: str, position: TrackState) -> str:
+        iteration = position.visits.get(step_id, 0)
+        return f"{self._input.enrollment_id}:{track_id}:{step_id}:{iteration}"
+
+    def _publish(
+        self,
+        kind: str,
+        *,
+        track_id: str | None = None,
+        step_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue a projection write for this change and bring the search attributes up to date."""
+        state = self._state
+        state.revision += 1
+        now = workflow.now()
+        self._update_search_attributes()
+        self._pending.append(
+            ProjectionUpdate(
+                enrollment_id=self._input.enrollment_id,
+                sequence_id=self._input.sequence_id,
+                version=self._input.version,
+                contact_id=self._input.contact_id,
+                workflow_id=workflow.info().workflow_id,
+                enrolled_by=self._input.enrolled_by,
+                revision=state.revision,
+                status=state.status,
+                current_step=state.current_step(),
+                failure_reason=state.failure_reason,
+                ended_at=now if state.status == Status.completed else None,
+                event=EnrollmentEventRecord(
+                    effect_key=f"{self._input.enrollment_id}:event:{state.revision}",
+                    kind=kind,
+                    occurred_at=now,
+                    track_id=track_id,
+                    step_id=step_id,
+                    detail=detail or {},
+                ),
+            )
+        )
+
+    def _update_search_attributes(self) -> None:
+        wanted = (
+            (sa.ENROLLMENT_STATUS, str(self._state.status)),
+            (sa.CURRENT_STEP, self._state.current_step()),
+        )
+        updates = [
+            key.value_set(value) if value is not None else key.value_unset()
+            for key, value in wanted
+            if self._search_attributes.get(key.name, _UNSET) != value
+        ]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._search_attributes = {key.name: value for key, value in wanted}
+
+    async def _project(self) -> None:
+        """Write queued projection updates in order, one at a time, until the workflow ends."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._pending) or self._tracks_done)
+            if not self._pending:
+                return
+            await workflow.execute_local_activity_method(
+                ProjectionActivities.record_progress,
+                self._pending.pop(0),
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=PROJECTION_RETRY,
+                summary="record progress",
+            )
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    return str(cause.message if isinstance(cause, ApplicationError) else cause or error)

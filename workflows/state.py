@@ -1,0 +1,68 @@
+"""The enrollment workflow's input, carried state and signal payloads."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from sequences import SequenceDefinition
+
+
+class Status(StrEnum):
+    active = "active"
+    stopped = "stopped"
+    completed = "completed"
+    failed = "failed"
+
+
+class TrackState(BaseModel):
+    step_id: str | None = Field(description="The step to run next; None once the track has ended.")
+    wake_at: datetime | None = Field(
+        default=None, description="When the delay the track is sleeping in ends."
+    )
+    visits: dict[str, int] = Field(
+        default_factory=dict, description="Completed runs per step; part of each effect key."
+    )
+
+
+class EnrollmentState(BaseModel):
+    """Everything needed to resume exactly where the enrollment stands after continue-as-new."""
+
+    status: Status = Status.active
+    tracks: dict[str, TrackState]
+    failure_reason: str | None = None
+    revision: int = 0
+
+    @classmethod
+    def initial(cls, definition: SequenceDefinition) -> "EnrollmentState":
+        return cls(tracks={t.id: TrackState(step_id=t.steps[0].id) for t in definition.tracks})
+
+    def current_step(self) -> str | None:
+        steps = [track.step_id for track in self.tracks.values() if track.step_id is not None]
+        return ",".join(steps) or None
+
+
+class EnrollmentInput(BaseModel):
+    enrollment_id: str
+    contact_id: str
+    sequence_id: str
+    version: int
+    definition: SequenceDefinition
+    enrolled_by: str | None = None
+    state: EnrollmentState | None = Field(
+        default=None, description="Set only when the workflow continues as new."
+    )
+
+
+class StopRequest(BaseModel):
+    reason: str = ""
+
+
+class EnrollmentResult(BaseModel):
+    status: Status
+    steps_run: int
+
+
+def workflow_id_for(sequence_id: str, contact_id: str) -> str:
+    """One id per (sequence, contact): Temporal itself refuses a second running enrollment."""
+    return f"enrollment:{sequence_id}:{contact_id}"
