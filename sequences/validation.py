@@ -71,7 +71,7 @@ def _describe(raw: Any, error: Any) -> dict[str, Any]:
         field = ".".join(str(part) for part in loc)
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid":
-        message = f"unknown step kind; use one of {error['ctx']['expected_tags']}"
+        field, message = "kind", f"unknown step kind; use one of {error['ctx']['expected_tags']}"
     elif error["type"] == "union_tag_not_found":
         field, message = "kind", "every step needs a kind"
     return _problem(where, field, message)

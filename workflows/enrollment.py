@@ -64,7 +64,9 @@ class EnrollmentWorkflow:
     @workflow.run
     async def run(self, input: EnrollmentInput) -> EnrollmentResult:
         if input.state is None:
+            # The enrollment row must exist before any step writes records that refer to it.
             self._publish("enrolled")
+            await self._write_projection(self._pending.pop(0))
         else:
             self._update_search_attributes()
         projector = asyncio.create_task(self._project())
@@ -258,13 +260,16 @@ class EnrollmentWorkflow:
             await workflow.wait_condition(lambda: bool(self._pending) or self._tracks_done)
             if not self._pending:
                 return
-            await workflow.execute_local_activity_method(
-                ProjectionActivities.record_progress,
-                self._pending.pop(0),
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=PROJECTION_RETRY,
-                summary="record progress",
-            )
+            await self._write_projection(self._pending.pop(0))
+
+    async def _write_projection(self, update: ProjectionUpdate) -> None:
+        await workflow.execute_local_activity_method(
+            ProjectionActivities.record_progress,
+            update,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=PROJECTION_RETRY,
+            summary=update.event.kind,
+        )
 
 
 def _reason(error: ActivityError) -> str:

@@ -5,7 +5,13 @@ from fastapi import APIRouter, status
 from api.deps import CurrentUser, SessionDep
 from api.errors import Invalid, NotFound
 from api.schemas.common import Limit, Offset
-from api.schemas.contacts import ContactCreate, ContactList, ContactRead, MessageRead
+from api.schemas.contacts import (
+    ContactCreate,
+    ContactList,
+    ContactRead,
+    ContactUpdate,
+    MessageRead,
+)
 from api.schemas.enrollments import EnrollmentRead
 from store import contacts, enrollments, messages, users
 from store.models import Company, Contact
@@ -25,13 +31,17 @@ async def _contact_or_404(session: SessionDep, contact_id: uuid.UUID) -> Contact
     return contact
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def create_contact(body: ContactCreate, session: SessionDep, _: CurrentUser) -> ContactRead:
-    """Create a contact."""
+async def _check_references(session: SessionDep, body: ContactCreate) -> None:
     if body.owner_id and await users.get_user(session, body.owner_id) is None:
         raise Invalid(f"owner_id: no user {body.owner_id}")
     if body.company_id and await session.get(Company, body.company_id) is None:
         raise Invalid(f"company_id: no company {body.company_id}")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_contact(body: ContactCreate, session: SessionDep, _: CurrentUser) -> ContactRead:
+    """Create a contact."""
+    await _check_references(session, body)
     contact = Contact(**body.model_dump())
     session.add(contact)
     await session.flush()
@@ -55,6 +65,23 @@ async def list_contacts(
 async def get_contact(contact_id: uuid.UUID, session: SessionDep, _: CurrentUser) -> ContactRead:
     """One contact with its tags."""
     return await _read(session, await _contact_or_404(session, contact_id))
+
+
+@router.patch("/{contact_id}")
+async def update_contact(
+    contact_id: uuid.UUID, body: ContactUpdate, session: SessionDep, _: CurrentUser
+) -> ContactRead:
+    """Change the fields sent; running enrollments use the new values from their next step."""
+    contact = await _contact_or_404(session, contact_id)
+    await _check_references(session, body)
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("first_name", "last_name", "fields"):
+        if name in changes and changes[name] is None:
+            raise Invalid(f"{name}: cannot be null")
+    for name, value in changes.items():
+        setattr(contact, name, value)
+    await session.flush()
+    return await _read(session, contact)
 
 
 @router.get("/{contact_id}/enrollments")

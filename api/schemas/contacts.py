@@ -33,6 +33,14 @@ class ContactCreate(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict, max_length=200)
 
 
+class ContactUpdate(ContactCreate):
+    """Only the fields sent are changed."""
+
+    first_name: str | None = Field(default=None, max_length=100)  # type: ignore[assignment]
+    last_name: str | None = Field(default=None, max_length=100)  # type: ignore[assignment]
+    fields: dict[str, Any] | None = Field(default=None, max_length=200)  # type: ignore[assignment]
+
+
 class ContactRead(BaseModel):
     id: uuid.UUID
     email: str | None

@@ -105,7 +105,9 @@ def settings(database_url: str, client: Client, task_queue: str) -> Settings:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def worker(client: Client, sessionmaker: SessionMaker, task_queue: str) -> AsyncIterator[Worker]:
+async def worker(
+    client: Client, sessionmaker: SessionMaker, task_queue: str
+) -> AsyncIterator[Worker]:
     async with create_worker(client, sessionmaker, task_queue) as running:
         yield running
 
@@ -122,7 +124,9 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 async def make_user_key(sessionmaker: SessionMaker, role: Role) -> str:
     async with transaction(sessionmaker) as session:
-        user = await users.create_user(session, email=f"{role}-{uuid.uuid4()}@example.com", role=role)
+        user = await users.create_user(
+            session, email=f"{role}-{uuid.uuid4()}@example.com", role=role
+        )
         return await users.issue_api_key(session, user.id)
 
 

@@ -16,11 +16,15 @@ from workflows import search_attributes
 from workflows.enrollment import EnrollmentWorkflow
 
 
-async def test_contact_receives_email_and_tag(admin: httpx.AsyncClient, worker: Worker, client: Client) -> None:
+async def test_contact_receives_email_and_tag(
+    admin: httpx.AsyncClient, worker: Worker, client: Client
+) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT1S"))
     contact_id = await new_contact(admin)
 
-    enrolled = await admin.post(f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id})
+    enrolled = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
     assert enrolled.status_code == 201, enrolled.text
     enrollment = enrolled.json()
 
@@ -31,7 +35,9 @@ async def test_contact_receives_email_and_tag(admin: httpx.AsyncClient, worker: 
     ]  # fmt: skip
 
     messages = await get_json(admin, f"/contacts/{contact_id}/messages")
-    assert [(m["to_address"], m["subject"]) for m in messages] == [("ada@example.com", "Welcome, Ada")]
+    assert [(m["to_address"], m["subject"]) for m in messages] == [
+        ("ada@example.com", "Welcome, Ada")
+    ]
     assert messages[0]["body"] == "Hi Ada Lovelace, glad you are here."
     contact = await get_json(admin, f"/contacts/{contact_id}")
     assert contact["tags"] == ["welcomed"]
@@ -55,7 +61,9 @@ async def test_search_attributes_show_the_current_step_while_it_waits(
 ) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT1H"))
     contact_id = await new_contact(admin)
-    enrollment = (await admin.post(f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id})).json()
+    enrollment = (
+        await admin.post(f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id})
+    ).json()
 
     query = f"ContactId = '{contact_id}' AND CurrentStep = 'wait' AND EnrollmentStatus = 'active'"
 
@@ -64,8 +72,8 @@ async def test_search_attributes_show_the_current_step_while_it_waits(
 
     found = await eventually(matching, lambda ids: len(ids) == 1)
     assert found == [enrollment["workflow_id"]]
-    state = await client.get_workflow_handle_for(EnrollmentWorkflow.run, enrollment["workflow_id"]).query(
-        EnrollmentWorkflow.state
-    )
+    state = await client.get_workflow_handle_for(
+        EnrollmentWorkflow.run, enrollment["workflow_id"]
+    ).query(EnrollmentWorkflow.state)
     assert state.tracks["main"].step_id == "wait"
     assert state.tracks["main"].wake_at is not None

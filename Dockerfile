@@ -1,0 +1,42 @@
+# One image for the API, the worker and the migrations; docker-compose.yml picks the command:
+#   API (default)  uvicorn api.main:app --host 0.0.0.0 --port 8000
+#   worker         python worker.py
+#   migrations     alembic upgrade head
+#   first admin    python -m api.cli create-admin --email EMAIL
+# Only the core dependencies are installed: the `embedded` extra (dev server binary, embedded
+# PostgreSQL) is for `make run`, and the container always gets DATABASE_URL and TEMPORAL_ADDRESS.
+FROM python:3.11.15-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, read from pyproject.toml, so that a code change does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# Explicit paths rather than `COPY . .`: the work tree also holds .venv/, .data/ and .git/.
+COPY README.md settings.py worker.py alembic.ini ./
+COPY sequences/ sequences/
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY store/ store/
+COPY api/ api/
+COPY devstack/ devstack/
+RUN pip install --no-deps .
+
+# The source stays in /app as well: alembic.ini points at store/migrations relative to it.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /app --shell /usr/sbin/nologin app
+USER app
+
+EXPOSE 8000
+# No HEALTHCHECK here: the worker runs from this image too and serves no HTTP. The API's check
+# lives in docker-compose.yml.
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]

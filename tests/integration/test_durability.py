@@ -1,0 +1,155 @@
+"""Durable behaviour: a worker killed mid-sequence, and effects retried with the same key."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.contracts import ApplyTagInput, EnrollmentRef, SendEmailInput
+from activities.crm import CrmActivities
+from settings import Settings
+from store.db import SessionMaker, transaction
+from store.models import AppliedEffect, Contact, ContactTag, Enrollment, Message, Sequence
+from tests.integration.helpers import (
+    enrollment_status,
+    eventually,
+    get_json,
+    new_contact,
+    published_sequence,
+    welcome_series,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def spawn_worker(settings: Settings) -> Iterator[object]:
+    """Start `worker.py` as its own process, as production runs it; all are killed at the end."""
+    processes: list[subprocess.Popen[bytes]] = []
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.require_database_url(),
+        "TEMPORAL_ADDRESS": settings.temporal_target,
+        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+    }
+
+    def spawn() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env)
+        processes.append(process)
+        return process
+
+    yield spawn
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+async def test_worker_killed_mid_delay_finishes_with_one_message(
+    admin: httpx.AsyncClient, spawn_worker: object
+) -> None:
+    sequence_id = await published_sequence(admin, welcome_series("PT3S"))
+    contact_id = await new_contact(admin)
+    first = spawn_worker()  # type: ignore[operator]
+    enrolled = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
+    enrollment_id = enrolled.json()["id"]
+
+    # The worker has run the first step when the projection shows the enrollment sleeping.
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment_id}"),
+        lambda body: [e["kind"] for e in body["events"]] == ["enrolled"],
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+    spawn_worker()  # type: ignore[operator]
+    done = await enrollment_status(admin, enrollment_id, "completed")
+    assert [e["step_id"] for e in done["events"] if e["kind"] == "step_completed"] == [
+        "wait",
+        "welcome",
+        "tag",
+    ]
+    messages = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert len(messages) == 1
+
+
+async def _enrolled_contact(
+    sessionmaker: SessionMaker, email: str | None = "ada@example.com"
+) -> tuple[Contact, Enrollment]:
+    async with transaction(sessionmaker) as session:
+        contact = Contact(email=email, first_name="Ada")
+        sequence = Sequence(name="s")
+        session.add_all([contact, sequence])
+        await session.flush()
+        enrollment = Enrollment(
+            sequence_id=sequence.id, version=1, contact_id=contact.id, workflow_id="w"
+        )
+        session.add(enrollment)
+    return contact, enrollment
+
+
+async def test_retried_email_activity_sends_once(sessionmaker: SessionMaker) -> None:
+    contact, enrollment = await _enrolled_contact(sessionmaker)
+    activities = CrmActivities(sessionmaker)
+    ref = EnrollmentRef(
+        enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k:main:welcome:0"
+    )
+    request = SendEmailInput(ref=ref, subject="Hi {{ contact.first_name }}", body="Hello")
+    env = ActivityEnvironment()
+
+    first = await env.run(activities.send_email, request)
+    second = await env.run(activities.send_email, request)
+    next_visit = await env.run(
+        activities.send_email,
+        request.model_copy(
+            update={"ref": ref.model_copy(update={"effect_key": "k:main:welcome:1"})}
+        ),
+    )
+
+    assert first == second
+    assert next_visit.message_id != first.message_id
+    async with sessionmaker() as session:
+        subjects = list(
+            await session.scalars(select(Message.subject).where(Message.contact_id == contact.id))
+        )
+    assert subjects == ["Hi Ada", "Hi Ada"]
+
+
+async def test_retried_tag_activity_applies_once(sessionmaker: SessionMaker) -> None:
+    contact, enrollment = await _enrolled_contact(sessionmaker)
+    activities = CrmActivities(sessionmaker)
+    ref = EnrollmentRef(
+        enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k:main:tag:0"
+    )
+    env = ActivityEnvironment()
+
+    first = await env.run(activities.apply_tag, ApplyTagInput(ref=ref, tag="vip"))
+    second = await env.run(activities.apply_tag, ApplyTagInput(ref=ref, tag="vip"))
+
+    assert (first.applied, second.applied) == (True, False)
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ContactTag)) == 1
+        assert await session.scalar(select(func.count()).select_from(AppliedEffect)) == 1
+
+
+async def test_email_to_contact_without_address_fails_permanently(
+    sessionmaker: SessionMaker,
+) -> None:
+    contact, enrollment = await _enrolled_contact(sessionmaker, email=None)
+    ref = EnrollmentRef(
+        enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k"
+    )
+    with pytest.raises(ApplicationError, match="has no email address") as raised:
+        await ActivityEnvironment().run(
+            CrmActivities(sessionmaker).send_email, SendEmailInput(ref=ref, subject="s", body="b")
+        )
+    assert raised.value.non_retryable

@@ -1,0 +1,132 @@
+"""Stop, reactivate, duplicate enrollment and permanent failures, on the real server."""
+
+import asyncio
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from tests.integration.helpers import (
+    enrollment_status,
+    get_json,
+    new_contact,
+    published_sequence,
+    welcome_series,
+)
+from workflows.enrollment import EnrollmentWorkflow
+from workflows.state import Status
+
+
+async def _enroll(admin: httpx.AsyncClient, sequence_id: str, contact_id: str) -> dict:  # type: ignore[type-arg]
+    response = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_stop_during_delay_then_reactivate(
+    admin: httpx.AsyncClient, worker: Worker, client: Client
+) -> None:
+    sequence_id = await published_sequence(admin, welcome_series("PT3S"))
+    contact_id = await new_contact(admin)
+    enrollment = await _enroll(admin, sequence_id, contact_id)
+    handle = client.get_workflow_handle_for(EnrollmentWorkflow.run, enrollment["workflow_id"])
+
+    stop = await admin.post(
+        f"/enrollments/{enrollment['id']}/stop", json={"reason": "asked to pause"}
+    )
+    assert stop.status_code == 202, stop.text
+    stopped = await enrollment_status(admin, enrollment["id"], "stopped")
+    assert stopped["events"][-1]["detail"] == {"reason": "asked to pause"}
+
+    # The signal arrived while the timer slept; the timer fires, and nothing follows it.
+    await asyncio.sleep(4.5)
+    state = await handle.query(EnrollmentWorkflow.state)
+    assert state.status == Status.stopped
+    assert state.tracks["main"].step_id == "welcome"
+    assert await get_json(admin, f"/contacts/{contact_id}/messages") == []
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == []
+
+    again = await admin.post(f"/enrollments/{enrollment['id']}/stop")
+    assert again.status_code == 409
+    assert "only a running enrollment can be stopped" in again.json()["detail"]
+
+    reactivate = await admin.post(f"/enrollments/{enrollment['id']}/reactivate")
+    assert reactivate.status_code == 202, reactivate.text
+    done = await enrollment_status(admin, enrollment["id"], "completed")
+    assert [(e["kind"], e["step_id"]) for e in done["events"]] == [
+        ("enrolled", None),
+        ("stopped", None),
+        ("step_completed", "wait"),
+        ("reactivated", None),
+        ("step_completed", "welcome"),
+        ("step_completed", "tag"),
+        ("completed", None),
+    ]
+    assert len(await get_json(admin, f"/contacts/{contact_id}/messages")) == 1
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == ["welcomed"]
+
+    finished = await admin.post(f"/enrollments/{enrollment['id']}/reactivate")
+    assert finished.status_code == 409
+    assert "completed" in finished.json()["detail"]
+
+
+async def test_second_active_enrollment_is_refused(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    sequence_id = await published_sequence(admin, welcome_series("PT1H"))
+    contact_id = await new_contact(admin)
+    first = await _enroll(admin, sequence_id, contact_id)
+
+    second = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
+    assert second.status_code == 409
+    assert (
+        second.json()["detail"]
+        == f"contact {contact_id} is already enrolled in sequence {sequence_id}"
+    )
+
+    other = await new_contact(admin, email="grace@example.com")
+    bulk = await admin.post(
+        f"/sequences/{sequence_id}/enrollments",
+        json={"contact_ids": [contact_id, other, "00000000-0000-0000-0000-000000000000"]},
+    )
+    assert bulk.status_code == 200, bulk.text
+    outcomes = [(r["contact_id"], r["outcome"]) for r in bulk.json()["results"]]
+    assert outcomes == [
+        (contact_id, "already_enrolled"),
+        (other, "enrolled"),
+        ("00000000-0000-0000-0000-000000000000", "not_found"),
+    ]
+    assert bulk.json()["results"][0]["enrollment_id"] == first["id"]
+    listed = await get_json(admin, f"/sequences/{sequence_id}/enrollments")
+    assert sorted(e["contact_id"] for e in listed) == sorted([contact_id, other])
+
+
+async def test_permanent_failure_marks_enrollment_failed_and_retry_resumes(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    sequence_id = await published_sequence(admin, welcome_series("PT1S"))
+    contact_id = await new_contact(admin, email=None)
+    enrollment = await _enroll(admin, sequence_id, contact_id)
+
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"] == f"step 'welcome': contact {contact_id} has no email address"
+    assert failed["current_step"] == "welcome"
+
+    assert await get_json(admin, f"/contacts/{contact_id}/messages") == []
+
+    early = await admin.post(f"/enrollments/{enrollment['id']}/reactivate")
+    assert early.status_code == 409
+
+    # An operator fixes the contact, then retries the step.
+    fixed = await admin.patch(f"/contacts/{contact_id}", json={"email": "ada@example.com"})
+    assert fixed.status_code == 200, fixed.text
+    retry = await admin.post(f"/enrollments/{enrollment['id']}/retry")
+    assert retry.status_code == 202, retry.text
+    done = await enrollment_status(admin, enrollment["id"], "completed")
+    assert done["failure_reason"] is None
+    messages = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert [m["to_address"] for m in messages] == ["ada@example.com"]
