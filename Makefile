@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench histories install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .data
+
+# Re-record the workflow histories that replay tests guard (after a deliberate, patched change).
+histories: $(STAMP)
+	RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/integration/test_replay.py
