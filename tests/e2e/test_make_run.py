@@ -1,0 +1,145 @@
+"""`make run`'s stack (python -m devstack.run) driven over real HTTP, then stopped with Ctrl-C."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from workflows.client import DATA_CONVERTER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stack_env(data_dir: Path, **ports: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    env.update({"DATA_DIR": str(data_dir), **{k.upper(): str(v) for k, v in ports.items()}})
+    return env
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
+    ports = {
+        "api_port": _free_port(),
+        "temporal_port": _free_port(),
+        "temporal_ui_port": _free_port(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.run"],
+        cwd=ROOT,
+        env=_stack_env(tmp_path / "data", **ports),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    key = None
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"First admin API key \(shown once, keep it\): (\S+)", line)
+        if found:
+            key = found.group(1)
+        if "API on http://" in line:
+            break
+    assert key, "the stack printed no admin key"
+    yield process, ports, key, tmp_path / "data"
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
+    stack: tuple[subprocess.Popen[str], dict[str, int], str, Path],
+) -> None:
+    process, ports, key, data_dir = stack
+    base = f"http://127.0.0.1:{ports['api_port']}"
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+        assert (await http.get("/health")).json()["status"] == "ok"
+        contact = (
+            await http.post("/contacts", json={"email": "ada@example.com", "first_name": "Ada"})
+        ).json()
+        definition = {
+            "tracks": [
+                {
+                    "id": "main",
+                    "steps": [
+                        {
+                            "id": "hello",
+                            "kind": "email",
+                            "subject": "Hi {{ contact.first_name }}",
+                            "body": "x",
+                        },
+                        {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
+                    ],
+                }
+            ]
+        }
+        sequence = (
+            await http.post("/sequences", json={"name": "Greeting", "definition": definition})
+        ).json()
+        assert (await http.post(f"/sequences/{sequence['id']}/publish")).status_code == 201
+        enrolled = await http.post(
+            f"/sequences/{sequence['id']}/enrollments", json={"contact_id": contact["id"]}
+        )
+        assert enrolled.status_code == 201, enrolled.text
+
+        deadline = time.monotonic() + 30
+        while (await http.get(f"/enrollments/{enrolled.json()['id']}")).json()[
+            "status"
+        ] != "completed":
+            assert time.monotonic() < deadline, "the enrollment did not complete"
+            time.sleep(0.3)
+        assert (await http.get(f"/contacts/{contact['id']}")).json()["tags"] == ["greeted"]
+        messages = (await http.get(f"/contacts/{contact['id']}/messages")).json()
+        assert [m["subject"] for m in messages] == ["Hi Ada"]
+
+    # The Temporal UI serves, and operators find the enrollment by its search attributes.
+    assert httpx.get(f"http://127.0.0.1:{ports['temporal_ui_port']}/").status_code == 200
+    client = await Client.connect(
+        f"127.0.0.1:{ports['temporal_port']}", data_converter=DATA_CONVERTER
+    )
+    query = (
+        f"ContactId = '{contact['id']}' AND SequenceId = '{sequence['id']}' AND SequenceVersion = 1"
+    )
+    assert [w.id async for w in client.list_workflows(query)] == [enrolled.json()["workflow_id"]]
+
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    for pattern in (["-s", str(process.pid)], ["-f", str(data_dir)]):
+        leftovers = subprocess.run(["pgrep", *pattern], capture_output=True, text=True)
+        assert leftovers.stdout.strip() == "", f"processes of the stack still run: {pattern}"
+    for port in ports.values():
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is still open"
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack.run"],
+            cwd=ROOT,
+            env=_stack_env(tmp_path / "data", api_port=taken),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: port {taken} (API) is already in use; stop what holds it or set API_PORT"
+    )
