@@ -79,8 +79,9 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen[
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
     """An embedded PostgreSQL 16 in data_dir; returns its URL and the server handle."""
-    import pgserver  # only the embedded stack needs it
+    # only the embedded stack needs it; pgserver re-exports get_server from this module
+    from pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir.resolve(), cleanup_mode="stop")
+    server = get_server(data_dir.resolve(), cleanup_mode="stop")
     return server.get_uri(), server

@@ -6,6 +6,7 @@ from collections.abc import Sequence as Seq
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import Contact, ContactTag, Tag
 
@@ -22,7 +23,7 @@ async def list_contacts(
         query = query.where(func.lower(Contact.email) == email.lower())
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Contact.created_at, Contact.id).limit(limit).offset(offset)
+        query.order_by(col(Contact.created_at), col(Contact.id)).limit(limit).offset(offset)
     )
     return rows.all(), total or 0
 
@@ -30,16 +31,16 @@ async def list_contacts(
 async def existing_contact_ids(
     session: AsyncSession, contact_ids: Seq[uuid.UUID]
 ) -> dict[uuid.UUID, Contact]:
-    rows = await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))  # type: ignore[attr-defined]
+    rows = await session.scalars(select(Contact).where(col(Contact.id).in_(contact_ids)))
     return {contact.id: contact for contact in rows}
 
 
 async def tag_names(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
     rows = await session.scalars(
-        select(Tag.name)
-        .join(ContactTag, ContactTag.tag_id == Tag.id)  # type: ignore[arg-type]
-        .where(ContactTag.contact_id == contact_id)
-        .order_by(Tag.name)
+        select(col(Tag.name))
+        .join(ContactTag, col(ContactTag.tag_id) == Tag.id)
+        .where(col(ContactTag.contact_id) == contact_id)
+        .order_by(col(Tag.name))
     )
     return list(rows)
 
@@ -51,11 +52,11 @@ async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> 
         .values(id=uuid.uuid4(), name=name)
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    tag_id = await session.scalar(select(Tag.id).where(Tag.name == name))
+    tag_id = await session.scalar(select(col(Tag.id)).where(col(Tag.name) == name))
     result = await session.execute(
         insert(ContactTag)
         .values(contact_id=contact_id, tag_id=tag_id)
         .on_conflict_do_nothing()
-        .returning(ContactTag.contact_id)
+        .returning(col(ContactTag.contact_id))
     )
     return result.first() is not None

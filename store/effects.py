@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import AppliedEffect
 
@@ -16,6 +17,6 @@ async def claim_effect(
         insert(AppliedEffect)
         .values(effect_key=effect_key, enrollment_id=enrollment_id)
         .on_conflict_do_nothing()
-        .returning(AppliedEffect.effect_key)
+        .returning(col(AppliedEffect.effect_key))
     )
     return result.first() is not None

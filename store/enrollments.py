@@ -6,6 +6,7 @@ from collections.abc import Sequence as Seq
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus
 
@@ -41,7 +42,7 @@ async def write_projection(
         statement.on_conflict_do_update(
             index_elements=["id"],
             set_=changing,
-            where=Enrollment.revision < statement.excluded.revision,  # type: ignore[arg-type]
+            where=col(Enrollment.revision) < statement.excluded.revision,
         )
     )
     await session.execute(
@@ -66,13 +67,15 @@ async def list_enrollments(
 ) -> Seq[Enrollment]:
     query = select(Enrollment)
     if sequence_id is not None:
-        query = query.where(Enrollment.sequence_id == sequence_id)
+        query = query.where(col(Enrollment.sequence_id) == sequence_id)
     if contact_id is not None:
-        query = query.where(Enrollment.contact_id == contact_id)
+        query = query.where(col(Enrollment.contact_id) == contact_id)
     if status is not None:
-        query = query.where(Enrollment.status == status)
+        query = query.where(col(Enrollment.status) == status)
     rows = await session.scalars(
-        query.order_by(Enrollment.created_at.desc(), Enrollment.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
+        query.order_by(col(Enrollment.created_at).desc(), col(Enrollment.id))
+        .limit(limit)
+        .offset(offset)
     )
     return rows.all()
 
@@ -84,9 +87,9 @@ async def active_enrollment(
     return await session.scalar(
         select(Enrollment)
         .where(
-            Enrollment.sequence_id == sequence_id,
-            Enrollment.contact_id == contact_id,
-            Enrollment.status.in_([EnrollmentStatus.active, EnrollmentStatus.stopped]),  # type: ignore[attr-defined]
+            col(Enrollment.sequence_id) == sequence_id,
+            col(Enrollment.contact_id) == contact_id,
+            col(Enrollment.status).in_([EnrollmentStatus.active, EnrollmentStatus.stopped]),
         )
         .limit(1)
     )
@@ -95,7 +98,7 @@ async def active_enrollment(
 async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[EnrollmentEvent]:
     rows = await session.scalars(
         select(EnrollmentEvent)
-        .where(EnrollmentEvent.enrollment_id == enrollment_id)
-        .order_by(EnrollmentEvent.occurred_at, EnrollmentEvent.id)
+        .where(col(EnrollmentEvent.enrollment_id) == enrollment_id)
+        .order_by(col(EnrollmentEvent.occurred_at), col(EnrollmentEvent.id))
     )
     return rows.all()

@@ -6,6 +6,7 @@ from collections.abc import Sequence as Seq
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import Message
 
@@ -16,13 +17,17 @@ async def enqueue_message(session: AsyncSession, message: Message) -> Message:
     await session.execute(
         insert(Message).values(**values).on_conflict_do_nothing(index_elements=["effect_key"])
     )
-    stored = await session.scalar(select(Message).where(Message.effect_key == message.effect_key))
+    stored = await session.scalar(
+        select(Message).where(col(Message.effect_key) == message.effect_key)
+    )
     assert stored is not None
     return stored
 
 
 async def messages_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Message]:
     rows = await session.scalars(
-        select(Message).where(Message.contact_id == contact_id).order_by(Message.created_at)
+        select(Message)
+        .where(col(Message.contact_id) == contact_id)
+        .order_by(col(Message.created_at))
     )
     return rows.all()

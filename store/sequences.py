@@ -5,6 +5,7 @@ from collections.abc import Sequence as Seq
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import Sequence, SequenceStatus, SequenceVersion, utcnow
 
@@ -17,7 +18,10 @@ async def get_sequence(
 
 async def list_sequences(session: AsyncSession, *, limit: int, offset: int) -> Seq[Sequence]:
     rows = await session.scalars(
-        select(Sequence).order_by(Sequence.created_at, Sequence.id).limit(limit).offset(offset)
+        select(Sequence)
+        .order_by(col(Sequence.created_at), col(Sequence.id))
+        .limit(limit)
+        .offset(offset)
     )
     return rows.all()
 
@@ -25,8 +29,8 @@ async def list_sequences(session: AsyncSession, *, limit: int, offset: int) -> S
 async def versions_of(session: AsyncSession, sequence_id: uuid.UUID) -> Seq[SequenceVersion]:
     rows = await session.scalars(
         select(SequenceVersion)
-        .where(SequenceVersion.sequence_id == sequence_id)
-        .order_by(SequenceVersion.version)
+        .where(col(SequenceVersion.sequence_id) == sequence_id)
+        .order_by(col(SequenceVersion.version))
     )
     return rows.all()
 
@@ -36,7 +40,7 @@ async def get_version(
 ) -> SequenceVersion | None:
     return await session.scalar(
         select(SequenceVersion).where(
-            SequenceVersion.sequence_id == sequence_id, SequenceVersion.version == version
+            col(SequenceVersion.sequence_id) == sequence_id, col(SequenceVersion.version) == version
         )
     )
 
@@ -47,8 +51,8 @@ async def publish(
     """Freeze the current draft as the next version. The caller holds the sequence row lock."""
     number = (
         await session.scalar(
-            select(func.max(SequenceVersion.version)).where(
-                SequenceVersion.sequence_id == sequence.id
+            select(func.max(col(SequenceVersion.version))).where(
+                col(SequenceVersion.sequence_id) == sequence.id
             )
         )
         or 0

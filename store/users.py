@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import ApiKey, Role, User
 
@@ -34,8 +35,8 @@ async def issue_api_key(session: AsyncSession, user_id: uuid.UUID) -> str:
 async def user_for_key(session: AsyncSession, key: str) -> User | None:
     return await session.scalar(
         select(User)
-        .join(ApiKey, ApiKey.user_id == User.id)  # type: ignore[arg-type]
-        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        .join(ApiKey, col(ApiKey.user_id) == User.id)
+        .where(col(ApiKey.key_hash) == hash_key(key), col(ApiKey.revoked_at).is_(None))
     )
 
 

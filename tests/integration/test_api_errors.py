@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from store.db import SessionMaker
 from store.models import Role, SequenceVersion
@@ -136,8 +137,8 @@ async def test_published_versions_are_immutable(
     async with sessionmaker() as session:
         versions = (
             await session.scalars(
-                select(SequenceVersion.version).where(
-                    SequenceVersion.sequence_id == uuid.UUID(sequence_id)
+                select(col(SequenceVersion.version)).where(
+                    col(SequenceVersion.sequence_id) == uuid.UUID(sequence_id)
                 )
             )
         ).all()

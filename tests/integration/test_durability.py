@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -119,7 +120,9 @@ async def test_retried_email_activity_sends_once(sessionmaker: SessionMaker) -> 
     assert next_visit.message_id != first.message_id
     async with sessionmaker() as session:
         subjects = list(
-            await session.scalars(select(Message.subject).where(Message.contact_id == contact.id))
+            await session.scalars(
+                select(col(Message.subject)).where(col(Message.contact_id) == contact.id)
+            )
         )
     assert subjects == ["Hi Ada", "Hi Ada"]
 
