@@ -28,7 +28,7 @@ async def list_contacts(
     return rows.all(), total or 0
 
 
-async def existing_contact_ids(
+async def contacts_by_id(
     session: AsyncSession, contact_ids: Seq[uuid.UUID]
 ) -> dict[uuid.UUID, Contact]:
     rows = await session.scalars(select(Contact).where(col(Contact.id).in_(contact_ids)))

@@ -41,8 +41,9 @@ async def enroll(
     sequence = await sequences.get_sequence(session, sequence_id)
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
-    contact_ids = body.contact_ids or [body.contact_id]  # type: ignore[list-item]
-    results = await service.enroll(session, temporal, settings, sequence, contact_ids, user)
+    results = await service.enroll(
+        session, temporal, settings, sequence, body.requested_ids(), user
+    )
     if body.contact_ids is not None:
         response.status_code = status.HTTP_200_OK
         return BulkEnrollResponse(results=results)

@@ -22,6 +22,12 @@ class EnrollRequest(BaseModel):
             raise ValueError("give either contact_id or contact_ids, not both or neither")
         return self
 
+    def requested_ids(self) -> list[uuid.UUID]:
+        if self.contact_ids is not None:
+            return self.contact_ids
+        assert self.contact_id is not None  # guaranteed by _one_form
+        return [self.contact_id]
+
 
 class EnrollOutcome(StrEnum):
     enrolled = "enrolled"

@@ -44,7 +44,7 @@ async def enroll(
     version = await sequences.get_version(session, sequence.id, sequence.latest_version)
     assert version is not None
     definition = parse_definition(version.definition)
-    found = await contacts.existing_contact_ids(session, list(dict.fromkeys(contact_ids)))
+    found = await contacts.contacts_by_id(session, list(dict.fromkeys(contact_ids)))
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start(contact: Contact) -> Enrollment | None:

@@ -48,14 +48,16 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int
         start_new_session=True,
     )
     key = None
+    output = []
     assert process.stdout is not None
     for line in process.stdout:
+        output.append(line)
         found = re.search(r"First admin API key \(shown once, keep it\): (\S+)", line)
         if found:
             key = found.group(1)
         if "API on http://" in line:
             break
-    assert key, "the stack printed no admin key"
+    assert key, "the stack printed no admin key:\n" + "".join(output)
     yield process, ports, key, tmp_path / "data"
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)

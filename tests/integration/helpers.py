@@ -71,3 +71,12 @@ async def new_contact(http: httpx.AsyncClient, **fields: Any) -> str:
     assert created.status_code == 201, created.text
     contact_id: str = created.json()["id"]
     return contact_id
+
+
+async def enroll(http: httpx.AsyncClient, sequence_id: str, contact_id: str) -> dict[str, Any]:
+    response = await http.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def spawn_worker(settings: Settings) -> Iterator[object]:
+def spawn_worker(settings: Settings) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """Start `worker.py` as its own process, as production runs it; all are killed at the end."""
     processes: list[subprocess.Popen[bytes]] = []
     env = {
@@ -54,11 +54,11 @@ def spawn_worker(settings: Settings) -> Iterator[object]:
 
 
 async def test_worker_killed_mid_delay_finishes_with_one_message(
-    admin: httpx.AsyncClient, spawn_worker: object
+    admin: httpx.AsyncClient, spawn_worker: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT3S"))
     contact_id = await new_contact(admin)
-    first = spawn_worker()  # type: ignore[operator]
+    first = spawn_worker()
     enrolled = await admin.post(
         f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
     )
@@ -72,7 +72,7 @@ async def test_worker_killed_mid_delay_finishes_with_one_message(
     first.send_signal(signal.SIGKILL)
     first.wait()
 
-    spawn_worker()  # type: ignore[operator]
+    spawn_worker()
     done = await enrollment_status(admin, enrollment_id, "completed")
     assert [e["step_id"] for e in done["events"] if e["kind"] == "step_completed"] == [
         "wait",

@@ -7,6 +7,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from tests.integration.helpers import (
+    enroll,
     enrollment_status,
     get_json,
     new_contact,
@@ -17,20 +18,12 @@ from workflows.enrollment import EnrollmentWorkflow
 from workflows.state import Status
 
 
-async def _enroll(admin: httpx.AsyncClient, sequence_id: str, contact_id: str) -> dict:  # type: ignore[type-arg]
-    response = await admin.post(
-        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 async def test_stop_during_delay_then_reactivate(
     admin: httpx.AsyncClient, worker: Worker, client: Client
 ) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT3S"))
     contact_id = await new_contact(admin)
-    enrollment = await _enroll(admin, sequence_id, contact_id)
+    enrollment = await enroll(admin, sequence_id, contact_id)
     handle = client.get_workflow_handle_for(EnrollmentWorkflow.run, enrollment["workflow_id"])
 
     stop = await admin.post(
@@ -77,7 +70,7 @@ async def test_second_active_enrollment_is_refused(
 ) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT1H"))
     contact_id = await new_contact(admin)
-    first = await _enroll(admin, sequence_id, contact_id)
+    first = await enroll(admin, sequence_id, contact_id)
 
     second = await admin.post(
         f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
@@ -110,7 +103,7 @@ async def test_permanent_failure_marks_enrollment_failed_and_retry_resumes(
 ) -> None:
     sequence_id = await published_sequence(admin, welcome_series("PT1S"))
     contact_id = await new_contact(admin, email=None)
-    enrollment = await _enroll(admin, sequence_id, contact_id)
+    enrollment = await enroll(admin, sequence_id, contact_id)
 
     failed = await enrollment_status(admin, enrollment["id"], "failed")
     assert failed["failure_reason"] == f"step 'welcome': contact {contact_id} has no email address"
