@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,24 +32,19 @@ def _stack_env(data_dir: Path, **ports: int) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
-    ports = {
-        "api_port": _free_port(),
-        "temporal_port": _free_port(),
-        "temporal_ui_port": _free_port(),
-    }
+def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], str | None]:
+    """Start `python -m devstack.run`; return once the API is up, with the admin key if printed."""
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack.run"],
         cwd=ROOT,
-        env=_stack_env(tmp_path / "data", **ports),
+        env=_stack_env(data_dir, **ports),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
     key = None
-    output = []
+    output: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
         output.append(line)
@@ -57,7 +53,18 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int
             key = found.group(1)
         if "API on http://" in line:
             break
-    assert key, "the stack printed no admin key:\n" + "".join(output)
+    else:
+        raise AssertionError("the stack exited while starting:\n" + "".join(output))
+    # Keep reading so the stack never blocks on a full pipe.
+    threading.Thread(target=output.extend, args=(process.stdout,), daemon=True).start()
+    return process, key
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
+    ports = {name: _free_port() for name in ("api_port", "temporal_port", "temporal_ui_port")}
+    process, key = start_stack(tmp_path / "data", ports)
+    assert key, "the stack printed no admin key on its first start"
     yield process, ports, key, tmp_path / "data"
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
@@ -145,3 +152,50 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"error: port {taken} (API) is already in use; stop what holds it or set API_PORT"
     )
+
+
+async def test_a_restart_resumes_a_sleeping_enrollment(
+    stack: tuple[subprocess.Popen[str], dict[str, int], str, Path],
+) -> None:
+    process, ports, key, data_dir = stack
+    base = f"http://127.0.0.1:{ports['api_port']}"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+        contact = (await http.post("/contacts", json={"email": "ada@example.com"})).json()
+        definition = {
+            "tracks": [
+                {
+                    "id": "main",
+                    "steps": [
+                        {"id": "wait", "kind": "delay", "duration": "PT4S"},
+                        {"id": "tag", "kind": "apply_tag", "tag": "resumed"},
+                    ],
+                }
+            ]
+        }
+        sequence = (
+            await http.post("/sequences", json={"name": "Later", "definition": definition})
+        ).json()
+        await http.post(f"/sequences/{sequence['id']}/publish")
+        enrolled = (
+            await http.post(
+                f"/sequences/{sequence['id']}/enrollments", json={"contact_id": contact["id"]}
+            )
+        ).json()
+
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    restarted, second_key = start_stack(data_dir, ports)
+    try:
+        assert second_key is None, "a second start must not create another admin"
+        async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+            deadline = time.monotonic() + 30
+            while (await http.get(f"/enrollments/{enrolled['id']}")).json()[
+                "status"
+            ] != "completed":
+                assert time.monotonic() < deadline, "the enrollment did not resume after a restart"
+                time.sleep(0.3)
+            assert (await http.get(f"/contacts/{contact['id']}")).json()["tags"] == ["resumed"]
+    finally:
+        os.killpg(restarted.pid, signal.SIGINT)
+        restarted.wait(timeout=60)
