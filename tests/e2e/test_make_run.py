@@ -1,5 +1,6 @@
 """`make run`'s stack (python -m devstack.run) driven over real HTTP, then stopped with Ctrl-C."""
 
+import asyncio
 import os
 import re
 import signal
@@ -60,6 +61,13 @@ def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen
     return process, key
 
 
+async def _until_completed(http: httpx.AsyncClient, enrollment_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while (await http.get(f"/enrollments/{enrollment_id}")).json()["status"] != "completed":
+        assert time.monotonic() < deadline, f"enrollment {enrollment_id} did not complete"
+        await asyncio.sleep(0.3)
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
     ports = {name: _free_port() for name in ("api_port", "temporal_port", "temporal_ui_port")}
@@ -105,12 +113,7 @@ async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
         )
         assert enrolled.status_code == 201, enrolled.text
 
-        deadline = time.monotonic() + 30
-        while (await http.get(f"/enrollments/{enrolled.json()['id']}")).json()[
-            "status"
-        ] != "completed":
-            assert time.monotonic() < deadline, "the enrollment did not complete"
-            time.sleep(0.3)
+        await _until_completed(http, enrolled.json()["id"])
         assert (await http.get(f"/contacts/{contact['id']}")).json()["tags"] == ["greeted"]
         messages = (await http.get(f"/contacts/{contact['id']}/messages")).json()
         assert [m["subject"] for m in messages] == ["Hi Ada"]
@@ -189,12 +192,7 @@ async def test_a_restart_resumes_a_sleeping_enrollment(
     try:
         assert second_key is None, "a second start must not create another admin"
         async with httpx.AsyncClient(base_url=base, headers=headers) as http:
-            deadline = time.monotonic() + 30
-            while (await http.get(f"/enrollments/{enrolled['id']}")).json()[
-                "status"
-            ] != "completed":
-                assert time.monotonic() < deadline, "the enrollment did not resume after a restart"
-                time.sleep(0.3)
+            await _until_completed(http, enrolled["id"])
             assert (await http.get(f"/contacts/{contact['id']}")).json()["tags"] == ["resumed"]
     finally:
         os.killpg(restarted.pid, signal.SIGINT)
