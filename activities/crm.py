@@ -25,11 +25,10 @@ class ContactGone(ApplicationError):
 
 
 def merge_values(contact: Contact) -> dict[str, str]:
-    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     return {
         "contact.first_name": contact.first_name,
         "contact.last_name": contact.last_name,
-        "contact.full_name": full_name,
+        "contact.full_name": contact.full_name,
         "contact.email": contact.email or "",
         "contact.phone": contact.phone or "",
     }

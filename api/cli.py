@@ -6,18 +6,6 @@ import sys
 
 from settings import get_settings
 from store import users
-from store.db import create_engine, create_sessionmaker, transaction
-from store.models import Role
-
-
-async def create_admin(database_url: str, email: str, name: str) -> str:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with transaction(create_sessionmaker(engine)) as session:
-            admin = await users.create_user(session, email=email, role=Role.admin, name=name)
-            return await users.issue_api_key(session, admin.id)
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     url = get_settings().require_database_url()
-    key = asyncio.run(create_admin(url, args.email, args.name))
+    try:
+        key = asyncio.run(users.create_admin(url, email=args.email, name=args.name))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"API key for {args.email} (shown once, keep it): {key}")
     return 0
 

@@ -23,24 +23,9 @@ from devstack.services import (
 )
 from settings import Settings, get_settings
 from store import users
-from store.db import create_engine, create_sessionmaker, transaction
 from store.migrate import upgrade
-from store.models import Role
 
 log = logging.getLogger("devstack")
-
-
-async def create_first_admin(database_url: str) -> str | None:
-    """An admin and API key when the database has no users yet; the key is shown only now."""
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with transaction(create_sessionmaker(engine)) as session:
-            if await users.count_users(session) > 0:
-                return None
-            admin = await users.create_user(session, email="admin@localhost", role=Role.admin)
-            return await users.issue_api_key(session, admin.id)
-    finally:
-        await engine.dispose()
 
 
 def run(settings: Settings) -> None:
@@ -61,7 +46,10 @@ def run(settings: Settings) -> None:
             log.info("Temporal UI on http://127.0.0.1:%d", settings.temporal_ui_port)
 
         upgrade(database_url)
-        key = asyncio.run(create_first_admin(database_url))
+        # The first admin's key is shown only now, and only on the first start.
+        key = asyncio.run(
+            users.create_admin(database_url, email="admin@localhost", only_if_no_users=True)
+        )
         if key:
             print(f"\nFirst admin API key (shown once, keep it): {key}\n", flush=True)
 

@@ -82,6 +82,14 @@ class Contact(SQLModel, table=True):
     fields: dict[str, Any] = _json({})
     created_at: datetime = _timestamp()
 
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email or str(self.id)
+
 
 class Tag(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

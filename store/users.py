@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from store.db import create_engine, create_sessionmaker, transaction
 from store.models import ApiKey, Role, User
 
 KEY_PREFIX = "csk_"
@@ -46,3 +47,20 @@ async def count_users(session: AsyncSession) -> int:
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def create_admin(
+    database_url: str, *, email: str, name: str = "", only_if_no_users: bool = False
+) -> str | None:
+    """Create an admin and return a new API key; None when `only_if_no_users` and users exist."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            if only_if_no_users and await count_users(session) > 0:
+                return None
+            if await session.scalar(select(User).where(col(User.email) == email)) is not None:
+                raise ValueError(f"a user with email {email} already exists")
+            admin = await create_user(session, email=email, role=Role.admin, name=name)
+            return await issue_api_key(session, admin.id)
+    finally:
+        await engine.dispose()

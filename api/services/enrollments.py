@@ -44,7 +44,8 @@ async def enroll(
     version = await sequences.get_version(session, sequence.id, sequence.latest_version)
     assert version is not None
     definition = parse_definition(version.definition)
-    found = await contacts.contacts_by_id(session, list(dict.fromkeys(contact_ids)))
+    unique_ids = list(dict.fromkeys(contact_ids))
+    found = await contacts.contacts_by_id(session, unique_ids)
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start(contact: Contact) -> Enrollment | None:
@@ -79,14 +80,14 @@ async def enroll(
                             SearchAttributePair(sa.ENROLLMENT_STATUS, str(Status.active)),
                         ]
                     ),
-                    memo={"contact": _display_name(contact), "sequence": sequence.name},
-                    static_summary=f"{_display_name(contact)} in {sequence.name} v{version.version}",
+                    memo={"contact": contact.display_name, "sequence": sequence.name},
+                    static_summary=f"{contact.display_name} in {sequence.name} v{version.version}",
                 )
             except WorkflowAlreadyStartedError:
                 return None
         return enrollment
 
-    unique_found = [found[cid] for cid in dict.fromkeys(contact_ids) if cid in found]
+    unique_found = [found[cid] for cid in unique_ids if cid in found]
     started = dict(
         zip(
             (c.id for c in unique_found),
@@ -119,11 +120,6 @@ async def enroll(
         )
         started[contact_id] = None  # a contact listed twice is enrolled once
     return results
-
-
-def _display_name(contact: Contact) -> str:
-    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return name or contact.email or str(contact.id)
 
 
 async def get_or_404(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment:
