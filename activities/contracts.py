@@ -59,6 +59,7 @@ class ProjectionUpdate(BaseModel):
     revision: int
     status: str
     current_step: str | None
+    outcome: str | None = None
     failure_reason: str | None
     ended_at: datetime | None
     event: EnrollmentEventRecord

@@ -31,6 +31,7 @@ class ProjectionActivities:
                     enrolled_by=uuid.UUID(update.enrolled_by) if update.enrolled_by else None,
                     status=EnrollmentStatus(update.status),
                     current_step=update.current_step,
+                    outcome=update.outcome,
                     failure_reason=update.failure_reason,
                     revision=update.revision,
                     updated_at=event.occurred_at,

@@ -1,9 +1,18 @@
 """Pydantic models of a sequence definition, as designers write it and workflows interpret it."""
 
-from datetime import timedelta
-from typing import Annotated, Literal
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sequences.merge import check_merge_fields
 
@@ -21,19 +30,66 @@ def _positive_bounded(duration: timedelta) -> timedelta:
     return duration
 
 
+def known_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'America/New_York'"
+        ) from None
+    return name
+
+
 Template = Annotated[str, StringConstraints(min_length=1), AfterValidator(check_merge_fields)]
+TimezoneName = Annotated[str, AfterValidator(known_timezone)]
+
+
+class Outcome(StrEnum):
+    positive = "positive"
+    negative = "negative"
+    neutral = "neutral"
+
+
+class Transition(BaseModel):
+    """Where a step leads: the following step (the default), another step of its track, or the end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    go_to: StepId | None = None
+    end: Outcome | None = Field(default=None, description="End the whole enrollment.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.go_to is not None and self.end is not None:
+            raise ValueError("give go_to or end, not both")
+        return self
+
+
+CONTINUE = Transition()
 
 
 class _Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Whether the step lets time pass, which is what makes a loop through it safe.
+    waits: ClassVar[bool] = False
+
     id: StepId
     name: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=5000, description="For designers; never executed.")
+    then: Transition = Field(default=CONTINUE, description="Where to go after this step.")
+
+    def transitions(self) -> list[Transition]:
+        """Every way out of the step; decisions have more than one."""
+        return [self.then]
 
 
 class DelayStep(_Step):
     """Wait for a fixed duration (ISO 8601, e.g. `PT2H`, `P3D`)."""
+
+    waits: ClassVar[bool] = True
 
     kind: Literal["delay"] = "delay"
     duration: Annotated[timedelta, AfterValidator(_positive_bounded)]
@@ -67,10 +123,31 @@ class Track(BaseModel):
     steps: list[Step] = Field(min_length=1, max_length=500)
 
 
+class Reentry(StrEnum):
+    never = "never"
+    after_end = "after_end"
+
+
+class SequenceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reentry: Reentry = Field(
+        default=Reentry.after_end,
+        description="Whether a contact can be enrolled again once an earlier enrollment ended.",
+    )
+    timezone: TimezoneName | None = Field(
+        default=None, description="For contacts without a timezone of their own."
+    )
+    holidays: list[date] = Field(
+        default_factory=list, max_length=1000, description="Skipped by business-day timers."
+    )
+
+
 class SequenceDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     notes: str = Field(default="", max_length=20_000)
+    settings: SequenceSettings = Field(default_factory=SequenceSettings)
     tracks: list[Track] = Field(min_length=1, max_length=20)
 
     def track(self, track_id: str) -> Track:

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sequences.models import SequenceDefinition
+from sequences.models import SequenceDefinition, Track
 
 
 class DefinitionError(ValueError):
@@ -21,9 +21,113 @@ def parse_definition(raw: Any) -> SequenceDefinition:
     except ValidationError as exc:
         raise DefinitionError([_describe(raw, error) for error in exc.errors()]) from None
     problems = _duplicate_ids(definition)
+    if not problems:
+        problems = [
+            problem
+            for t, track in enumerate(definition.tracks)
+            for problem in _flow_problems(t, track)
+        ]
     if problems:
         raise DefinitionError(problems)
     return definition
+
+
+def successors(track: Track) -> dict[str, list[str]]:
+    """The steps each step can lead to: its transitions, or the following step by default."""
+    following = {a.id: b.id for a, b in zip(track.steps, track.steps[1:], strict=False)}
+    graph: dict[str, list[str]] = {}
+    for step in track.steps:
+        targets = []
+        for transition in step.transitions():
+            if transition.go_to is not None:
+                targets.append(transition.go_to)
+            elif transition.end is None and step.id in following:
+                targets.append(following[step.id])
+        graph[step.id] = list(dict.fromkeys(targets))
+    return graph
+
+
+def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
+    """Branches to unknown steps, steps nothing leads to, and loops that never pause."""
+    index = {step.id: i for i, step in enumerate(track.steps)}
+    where = {step_id: f"step {step_id!r} (tracks[{t}].steps[{i}])" for step_id, i in index.items()}
+    problems = []
+    for step in track.steps:
+        for transition in step.transitions():
+            if transition.go_to is not None and transition.go_to not in index:
+                problems.append(
+                    _problem(
+                        where[step.id],
+                        "then.go_to",
+                        f"there is no step {transition.go_to!r} in track {track.id!r}",
+                    )
+                )
+    if problems:
+        return problems
+    graph = successors(track)
+
+    reached = {track.steps[0].id}
+    frontier = [track.steps[0].id]
+    while frontier:
+        for target in graph[frontier.pop()]:
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    for step in track.steps:
+        if step.id not in reached:
+            problems.append(
+                _problem(where[step.id], None, "no step leads here, so it can never run")
+            )
+
+    waiting = {step.id for step in track.steps if step.waits}
+    for loop in _loops(graph):
+        if not loop & waiting:
+            steps = ", ".join(repr(s) for s in sorted(loop, key=index.__getitem__))
+            subject = f"steps {steps} form" if len(loop) > 1 else f"step {steps} forms"
+            problems.append(
+                _problem(
+                    f"track {track.id!r}",
+                    None,
+                    f"{subject} a loop with no timer in it; it would repeat "
+                    "without pause, so add a delay or a wait to the loop",
+                )
+            )
+    return problems
+
+
+def _loops(graph: dict[str, list[str]]) -> list[set[str]]:
+    """Strongly connected components that contain a cycle (Tarjan's algorithm)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    loops: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in order:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], order[target])
+        if low[node] == order[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                loops.append(component)
+
+    for node in graph:
+        if node not in order:
+            visit(node)
+    return loops
 
 
 def _duplicate_ids(definition: SequenceDefinition) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ async def write_projection(
         for key in (
             "status",
             "current_step",
+            "outcome",
             "failure_reason",
             "revision",
             "updated_at",

@@ -157,6 +157,7 @@ class Enrollment(SQLModel, table=True):
     workflow_id: str = Field(max_length=200, index=True)
     status: EnrollmentStatus = Field(default=EnrollmentStatus.active, max_length=20)
     current_step: str | None = Field(default=None, max_length=100)
+    outcome: str | None = Field(default=None, max_length=20)
     failure_reason: str | None = Field(default=None)
     enrolled_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     # Projection writes can arrive out of order after retries; the higher revision wins.

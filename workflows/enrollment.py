@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.projection import ProjectionActivities
     from sequences import ApplyTagStep, DelayStep, EmailStep, Step, Track
+    from sequences.models import Outcome, Transition
     from workflows import search_attributes as sa
     from workflows.state import (
         EnrollmentInput,
@@ -45,8 +46,9 @@ PROJECTION_RETRY = RetryPolicy(
 _UNSET = object()
 
 
-class _Draining(Exception):
-    """Raised inside a track when the workflow is about to continue as new."""
+class _Interrupted(Exception):
+    """Stops a track where it is: another track ended the enrollment, or the workflow is about
+    to continue as new."""
 
 
 @workflow.defn
@@ -88,7 +90,8 @@ class EnrollmentWorkflow:
         ended = all(track.step_id is None for track in self._state.tracks.values())
         if ended:
             self._state.status = Status.completed
-            self._publish("completed")
+            self._state.outcome = self._state.outcome or Outcome.neutral
+            self._publish("completed", detail={"outcome": self._state.outcome})
         self._tracks_done = True
         await projector
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -126,24 +129,39 @@ class EnrollmentWorkflow:
         try:
             while position.step_id is not None:
                 step = track.steps[steps[position.step_id]]
-                await self._run_step_until_done(track.id, step, position)
+                transition = await self._run_step_until_done(track.id, step, position)
                 position.visits[step.id] = position.visits.get(step.id, 0) + 1
                 following = steps[step.id] + 1
-                position.step_id = (
-                    track.steps[following].id if following < len(track.steps) else None
-                )
+                if transition.end is not None or self._state.outcome is not None:
+                    position.step_id = None
+                elif transition.go_to is not None:
+                    position.step_id = transition.go_to
+                else:
+                    position.step_id = (
+                        track.steps[following].id if following < len(track.steps) else None
+                    )
                 self._steps_run += 1
+                if transition.end is not None and self._state.outcome is None:
+                    self._end_all_tracks(transition.end)
                 self._publish("step_completed", track_id=track.id, step_id=step.id)
-        except _Draining:
+        except _Interrupted:
             return
 
-    async def _run_step_until_done(self, track_id: str, step: Step, position: TrackState) -> None:
+    def _end_all_tracks(self, outcome: Outcome) -> None:
+        """A step ended the enrollment: every other track stops where it is."""
+        self._state.outcome = outcome
+        for position in self._state.tracks.values():
+            position.step_id = None
+            position.wake_at = None
+
+    async def _run_step_until_done(
+        self, track_id: str, step: Step, position: TrackState
+    ) -> Transition:
         """Run one step; when it fails for good, mark the enrollment failed and wait for a retry."""
         while True:
             await self._wait_until_active()
             try:
-                await self._run_step(track_id, step, position)
-                return
+                return await self._run_step(track_id, step, position)
             except ActivityError as error:
                 reason = _reason(error)
                 self._state.status = Status.failed
@@ -152,15 +170,21 @@ class EnrollmentWorkflow:
                     "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}
                 )
 
-    async def _wait_until_active(self) -> None:
-        await workflow.wait_condition(lambda: self._state.status == Status.active or self._draining)
-        if self._draining:
-            raise _Draining
+    def _interrupted(self) -> bool:
+        return self._draining or self._state.outcome is not None
 
-    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> None:
+    async def _wait_until_active(self) -> None:
+        await workflow.wait_condition(
+            lambda: self._state.status == Status.active or self._interrupted()
+        )
+        if self._interrupted():
+            raise _Interrupted
+
+    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> Transition:
+        """Run the step's effect and return where the track goes next."""
         if isinstance(step, DelayStep):
             await self._sleep(step, position)
-            return
+            return step.then
         ref = EnrollmentRef(
             enrollment_id=self._input.enrollment_id,
             contact_id=self._input.contact_id,
@@ -184,6 +208,7 @@ class EnrollmentWorkflow:
             )
         else:
             assert_never(step)
+        return step.then
 
     async def _sleep(self, step: DelayStep, position: TrackState) -> None:
         # The wake-up time is state, so a stop, a worker restart or continue-as-new keeps it.
@@ -193,10 +218,10 @@ class EnrollmentWorkflow:
         if remaining > timedelta(0):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._draining, timeout=remaining, timeout_summary=step.id
+                    self._interrupted, timeout=remaining, timeout_summary=step.id
                 )
-            if self._draining:
-                raise _Draining
+            if self._interrupted():
+                raise _Interrupted
         position.wake_at = None
 
     def _effect_key(self, track_id: str, step_id: str, position: TrackState) -> str:
@@ -227,6 +252,7 @@ class EnrollmentWorkflow:
                 revision=state.revision,
                 status=state.status,
                 current_step=state.current_step(),
+                outcome=state.outcome,
                 failure_reason=state.failure_reason,
                 ended_at=now if state.status == Status.completed else None,
                 event=EnrollmentEventRecord(

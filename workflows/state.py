@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from sequences import SequenceDefinition
+from sequences.models import Outcome
 
 
 class Status(StrEnum):
@@ -31,6 +32,7 @@ class EnrollmentState(BaseModel):
     status: Status = Status.active
     tracks: dict[str, TrackState]
     failure_reason: str | None = None
+    outcome: Outcome | None = None
     revision: int = 0
 
     @classmethod

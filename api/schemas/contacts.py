@@ -1,21 +1,10 @@
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-
-def _known_timezone(name: str | None) -> str | None:
-    if name is None:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {name!r}; use an IANA name like 'America/New_York'"
-        ) from None
-    return name
+from sequences.models import known_timezone
 
 
 class ContactCreate(BaseModel):
@@ -25,7 +14,7 @@ class ContactCreate(BaseModel):
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()./-]{3,40}$")
     first_name: str = Field(default="", max_length=100)
     last_name: str = Field(default="", max_length=100)
-    timezone: Annotated[str | None, AfterValidator(_known_timezone)] = Field(
+    timezone: Annotated[str | None, AfterValidator(known_timezone)] = Field(
         default=None, max_length=64
     )
     owner_id: uuid.UUID | None = None

@@ -53,6 +53,7 @@ class EnrollmentRead(BaseModel):
     workflow_id: str
     status: EnrollmentStatus
     current_step: str | None
+    outcome: str | None
     failure_reason: str | None
     created_at: datetime
     updated_at: datetime
