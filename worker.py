@@ -6,12 +6,14 @@ Stateless: start as many as needed against the same Temporal namespace and datab
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
 from activities.projection import ProjectionActivities
+from activities.timers import TimerActivities
 from settings import get_settings
 from store.db import SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect
@@ -20,14 +22,18 @@ from workflows.enrollment import EnrollmentWorkflow
 log = logging.getLogger("worker")
 
 
-def create_worker(client: Client, sessionmaker: SessionMaker, task_queue: str) -> Worker:
+def create_worker(
+    client: Client, sessionmaker: SessionMaker, task_queue: str, *, year: timedelta | None = None
+) -> Worker:
+    """`year` shortens yearly timers, for tests only."""
     crm = CrmActivities(sessionmaker)
     projection = ProjectionActivities(sessionmaker)
+    timers = TimerActivities(sessionmaker, year=year)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
-        activities=[crm.send_email, crm.apply_tag, projection.record_progress],
+        activities=[crm.send_email, crm.apply_tag, projection.record_progress, timers.due_time],
     )
 
 

@@ -3,10 +3,18 @@
 Pure on purpose: the workflow sandbox imports this module.
 """
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from sequences.models import (
+    DateTimerStep,
+    DelayStep,
+    EventTimerStep,
+    FieldTimerStep,
+    SequenceSettings,
+)
 
 
 class EnrollmentRef(BaseModel):
@@ -63,3 +71,18 @@ class ProjectionUpdate(BaseModel):
     failure_reason: str | None
     ended_at: datetime | None
     event: EnrollmentEventRecord
+
+
+class TimerInput(BaseModel):
+    contact_id: str
+    step: Annotated[
+        DelayStep | DateTimerStep | FieldTimerStep | EventTimerStep, Field(discriminator="kind")
+    ]
+    now: datetime
+    settings: SequenceSettings
+    event_date: date | None = None
+
+
+class DueTime(BaseModel):
+    at: datetime | None = None
+    skipped: str | None = Field(default=None, description="Why the timer will not fire.")

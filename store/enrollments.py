@@ -96,6 +96,19 @@ async def active_enrollment(
     )
 
 
+async def contacts_ever_enrolled(
+    session: AsyncSession, sequence_id: uuid.UUID, contact_ids: Seq[uuid.UUID]
+) -> set[uuid.UUID]:
+    rows = await session.scalars(
+        select(col(Enrollment.contact_id))
+        .where(
+            col(Enrollment.sequence_id) == sequence_id, col(Enrollment.contact_id).in_(contact_ids)
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
 async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[EnrollmentEvent]:
     rows = await session.scalars(
         select(EnrollmentEvent)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, assert_never
 
@@ -16,11 +17,13 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentRef,
         ProjectionUpdate,
         SendEmailInput,
+        TimerInput,
     )
     from activities.crm import CrmActivities
     from activities.projection import ProjectionActivities
+    from activities.timers import TimerActivities
     from sequences import ApplyTagStep, DelayStep, EmailStep, Step, Track
-    from sequences.models import Outcome, Transition
+    from sequences.models import Outcome, TimerStep, Transition
     from workflows import search_attributes as sa
     from workflows.state import (
         EnrollmentInput,
@@ -44,6 +47,12 @@ PROJECTION_RETRY = RetryPolicy(
 
 
 _UNSET = object()
+
+
+@dataclass(frozen=True)
+class StepDone:
+    transition: Transition
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class _Interrupted(Exception):
@@ -129,7 +138,8 @@ class EnrollmentWorkflow:
         try:
             while position.step_id is not None:
                 step = track.steps[steps[position.step_id]]
-                transition = await self._run_step_until_done(track.id, step, position)
+                done = await self._run_step_until_done(track.id, step, position)
+                transition = done.transition
                 position.visits[step.id] = position.visits.get(step.id, 0) + 1
                 following = steps[step.id] + 1
                 if transition.end is not None or self._state.outcome is not None:
@@ -143,7 +153,9 @@ class EnrollmentWorkflow:
                 self._steps_run += 1
                 if transition.end is not None and self._state.outcome is None:
                     self._end_all_tracks(transition.end)
-                self._publish("step_completed", track_id=track.id, step_id=step.id)
+                self._publish(
+                    "step_completed", track_id=track.id, step_id=step.id, detail=done.detail
+                )
         except _Interrupted:
             return
 
@@ -156,7 +168,7 @@ class EnrollmentWorkflow:
 
     async def _run_step_until_done(
         self, track_id: str, step: Step, position: TrackState
-    ) -> Transition:
+    ) -> StepDone:
         """Run one step; when it fails for good, mark the enrollment failed and wait for a retry."""
         while True:
             await self._wait_until_active()
@@ -180,11 +192,11 @@ class EnrollmentWorkflow:
         if self._interrupted():
             raise _Interrupted
 
-    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> Transition:
-        """Run the step's effect and return where the track goes next."""
-        if isinstance(step, DelayStep):
-            await self._sleep(step, position)
-            return step.then
+    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> StepDone:
+        """Run the step's effect; say where the track goes next and what to record."""
+        if isinstance(step, TimerStep):
+            skipped = await self._wait_for_timer(step, position)
+            return StepDone(step.then, {"skipped": skipped} if skipped else {})
         ref = EnrollmentRef(
             enrollment_id=self._input.enrollment_id,
             contact_id=self._input.contact_id,
@@ -208,12 +220,31 @@ class EnrollmentWorkflow:
             )
         else:
             assert_never(step)
-        return step.then
+        return StepDone(step.then)
 
-    async def _sleep(self, step: DelayStep, position: TrackState) -> None:
+    async def _wait_for_timer(self, step: TimerStep, position: TrackState) -> str | None:
+        """Sleep until the timer is due; the reason it is skipped instead, if it is."""
         # The wake-up time is state, so a stop, a worker restart or continue-as-new keeps it.
         if position.wake_at is None:
-            position.wake_at = workflow.now() + step.duration
+            if isinstance(step, DelayStep) and step.is_plain:
+                position.wake_at = workflow.now() + step.duration
+            else:
+                due = await workflow.execute_local_activity_method(
+                    TimerActivities.due_time,
+                    TimerInput(
+                        contact_id=self._input.contact_id,
+                        step=step,
+                        now=workflow.now(),
+                        settings=self._input.definition.settings,
+                        event_date=self._input.event_date,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=PROJECTION_RETRY,
+                    summary=f"{step.id}: when",
+                )
+                if due.at is None:
+                    return due.skipped
+                position.wake_at = due.at
         remaining = position.wake_at - workflow.now()
         if remaining > timedelta(0):
             with contextlib.suppress(TimeoutError):
@@ -223,6 +254,7 @@ class EnrollmentWorkflow:
             if self._interrupted():
                 raise _Interrupted
         position.wake_at = None
+        return None
 
     def _effect_key(self, track_id: str, step_id: str, position: TrackState) -> str:
         iteration = position.visits.get(step_id, 0)

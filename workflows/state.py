@@ -1,6 +1,6 @@
 """The enrollment workflow's input, carried state and signal payloads."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -51,6 +51,9 @@ class EnrollmentInput(BaseModel):
     version: int
     definition: SequenceDefinition
     enrolled_by: str | None = None
+    event_date: date | None = Field(
+        default=None, description="The date event timers count from, given at enrollment."
+    )
     state: EnrollmentState | None = Field(
         default=None, description="Set only when the workflow continues as new."
     )

@@ -42,7 +42,7 @@ async def enroll(
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
     results = await service.enroll(
-        session, temporal, settings, sequence, body.requested_ids(), user
+        session, temporal, settings, sequence, body.requested_ids(), user, body.event_date
     )
     if body.contact_ids is not None:
         response.status_code = status.HTTP_200_OK
@@ -50,6 +50,11 @@ async def enroll(
     result = results[0]
     if result.outcome == EnrollOutcome.not_found:
         raise NotFound.of("contact", result.contact_id)
+    if result.outcome == EnrollOutcome.reentry_not_allowed:
+        raise Conflict(
+            f"contact {result.contact_id} has already been through sequence {sequence_id}, "
+            "which does not allow re-entry"
+        )
     if result.outcome == EnrollOutcome.already_enrolled:
         raise Conflict(
             f"contact {result.contact_id} is already enrolled in sequence {sequence_id}",

@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,9 @@ class EnrollRequest(BaseModel):
 
     contact_id: uuid.UUID | None = None
     contact_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000)
+    event_date: date | None = Field(
+        default=None, description="The date event timers count from (a webinar, a renewal)."
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> "EnrollRequest":
@@ -32,6 +35,7 @@ class EnrollRequest(BaseModel):
 class EnrollOutcome(StrEnum):
     enrolled = "enrolled"
     already_enrolled = "already_enrolled"
+    reentry_not_allowed = "reentry_not_allowed"
     not_found = "not_found"
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Sequence as Seq
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
@@ -10,13 +11,15 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, Invalid, NotFound
 from api.schemas.enrollments import EnrollOutcome, EnrollResult
 from sequences import parse_definition
+from sequences.models import Reentry
 from settings import Settings
 from store import contacts, enrollments, sequences
 from store.models import Contact, Enrollment, EnrollmentStatus, Sequence, SequenceStatus, User
@@ -36,6 +39,7 @@ async def enroll(
     sequence: Sequence,
     contact_ids: Seq[uuid.UUID],
     user: User,
+    event_date: date | None = None,
 ) -> list[EnrollResult]:
     if sequence.status != SequenceStatus.published or sequence.latest_version is None:
         raise Conflict(
@@ -44,8 +48,18 @@ async def enroll(
     version = await sequences.get_version(session, sequence.id, sequence.latest_version)
     assert version is not None
     definition = parse_definition(version.definition)
+    if event_date is None and definition.uses_event_date():
+        raise Invalid(
+            "event_date: this sequence has event timers, so give the date they count from"
+        )
+    no_reentry = definition.settings.reentry == Reentry.never
     unique_ids = list(dict.fromkeys(contact_ids))
     found = await contacts.contacts_by_id(session, unique_ids)
+    been_through = (
+        await enrollments.contacts_ever_enrolled(session, sequence.id, unique_ids)
+        if no_reentry
+        else set()
+    )
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start(contact: Contact) -> Enrollment | None:
@@ -63,6 +77,7 @@ async def enroll(
             version=version.version,
             definition=definition,
             enrolled_by=str(user.id),
+            event_date=event_date,
         )
         async with gate:
             try:
@@ -72,6 +87,9 @@ async def enroll(
                     id=enrollment.workflow_id,
                     task_queue=settings.temporal_task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+                    if no_reentry
+                    else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                     search_attributes=TypedSearchAttributes(
                         [
                             SearchAttributePair(sa.CONTACT_ID, str(contact.id)),
@@ -87,7 +105,7 @@ async def enroll(
                 return None
         return enrollment
 
-    unique_found = [found[cid] for cid in unique_ids if cid in found]
+    unique_found = [found[cid] for cid in unique_ids if cid in found and cid not in been_through]
     started = dict(
         zip(
             (c.id for c in unique_found),
@@ -100,6 +118,11 @@ async def enroll(
     for contact_id in contact_ids:
         if contact_id not in found:
             results.append(EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.not_found))
+            continue
+        if contact_id in been_through:
+            results.append(
+                EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.reentry_not_allowed)
+            )
             continue
         enrollment = started[contact_id]
         if enrollment is None:
