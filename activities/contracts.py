@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from sequences.models import (
+from sequences import (
     DateTimerStep,
     DelayStep,
     EventTimerStep,

@@ -11,8 +11,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.contracts import DueTime, TimerInput
-from sequences import schedule
-from sequences.models import DateTimerStep, DelayStep, EventTimerStep, FieldTimerStep, IfPast
+from sequences import DateTimerStep, DelayStep, EventTimerStep, FieldTimerStep, IfPast, schedule
 from store import contacts
 from store.db import SessionMaker
 

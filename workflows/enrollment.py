@@ -22,8 +22,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.projection import ProjectionActivities
     from activities.timers import TimerActivities
-    from sequences import ApplyTagStep, DelayStep, EmailStep, Step, Track
-    from sequences.models import Outcome, TimerStep, Transition
+    from sequences import (
+        ApplyTagStep,
+        DelayStep,
+        EmailStep,
+        Outcome,
+        Step,
+        TimerStep,
+        Track,
+        Transition,
+    )
     from workflows import search_attributes as sa
     from workflows.state import (
         EnrollmentInput,

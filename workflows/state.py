@@ -5,8 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from sequences import SequenceDefinition
-from sequences.models import Outcome
+from sequences import Outcome, SequenceDefinition
 
 
 class Status(StrEnum):

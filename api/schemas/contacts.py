@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from sequences.models import known_timezone
+from sequences import known_timezone
 
 
 class ContactCreate(BaseModel):

@@ -18,8 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.enrollments import EnrollOutcome, EnrollResult
-from sequences import parse_definition
-from sequences.models import Reentry
+from sequences import Reentry, parse_definition
 from settings import Settings
 from store import contacts, enrollments, sequences
 from store.models import Contact, Enrollment, EnrollmentStatus, Sequence, SequenceStatus, User

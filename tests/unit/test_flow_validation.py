@@ -4,8 +4,7 @@ from typing import Any
 
 import pytest
 
-from sequences import DefinitionError, parse_definition
-from sequences.models import Outcome, Reentry
+from sequences import DefinitionError, Outcome, Reentry, parse_definition
 from sequences.validation import successors
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from sequences import MAX_DELAY, ApplyTagStep, DelayStep, EmailStep, SequenceDefinition
 from sequences.merge import KNOWN_FIELDS, merge_fields_in, render
-from sequences.models import MAX_DELAY, ApplyTagStep, DelayStep, EmailStep, SequenceDefinition
 from sequences.validation import DefinitionError, parse_definition
 
 VALID: dict[str, Any] = {

@@ -1,0 +1,74 @@
+"""What every step shares: ids, transitions to other steps, outcomes, templates."""
+
+from enum import StrEnum
+from typing import Annotated, ClassVar, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from sequences.merge import check_merge_fields
+
+StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def known_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'America/New_York'"
+        ) from None
+    return name
+
+
+Template = Annotated[str, StringConstraints(min_length=1), AfterValidator(check_merge_fields)]
+TimezoneName = Annotated[str, AfterValidator(known_timezone)]
+
+
+class Outcome(StrEnum):
+    positive = "positive"
+    negative = "negative"
+    neutral = "neutral"
+
+
+class Transition(BaseModel):
+    """Where a step leads: the following step (the default), another step of its track, or the end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    go_to: StepId | None = None
+    end: Outcome | None = Field(default=None, description="End the whole enrollment.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.go_to is not None and self.end is not None:
+            raise ValueError("give go_to or end, not both")
+        return self
+
+
+CONTINUE = Transition()
+
+
+class StepBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Whether the step lets time pass, which is what makes a loop through it safe.
+    waits: ClassVar[bool] = False
+
+    id: StepId
+    name: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=5000, description="For designers; never executed.")
+    then: Transition = Field(default=CONTINUE, description="Where to go after this step.")
+
+    def transitions(self) -> list[Transition]:
+        """Every way out of the step; decisions have more than one."""
+        return [self.then]
