@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
 from activities.projection import ProjectionActivities
+from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
 from settings import get_settings
 from store.db import SessionMaker, create_engine, create_sessionmaker
@@ -29,11 +30,19 @@ def create_worker(
     crm = CrmActivities(sessionmaker)
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
+    tasks = TaskActivities(sessionmaker)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
-        activities=[crm.send_email, crm.apply_tag, projection.record_progress, timers.due_time],
+        activities=[
+            crm.send_email,
+            crm.apply_tag,
+            projection.record_progress,
+            timers.due_time,
+            tasks.create_task,
+            tasks.check_condition,
+        ],
     )
 
 

@@ -12,7 +12,10 @@ from sequences import (
     DateTimerStep,
     DelayStep,
     EventTimerStep,
+    FieldCompare,
     FieldTimerStep,
+    HasTag,
+    PersonStep,
     SequenceSettings,
 )
 
@@ -86,3 +89,21 @@ class TimerInput(BaseModel):
 class DueTime(BaseModel):
     at: datetime | None = None
     skipped: str | None = Field(default=None, description="Why the timer will not fire.")
+
+
+class CreateTaskInput(BaseModel):
+    ref: EnrollmentRef
+    workflow_id: str
+    step: Annotated[PersonStep, Field(discriminator="kind")]
+    enrolled_by: str | None
+    now: datetime
+
+
+class CreatedTask(BaseModel):
+    task_id: str
+    assigned_to: str | None
+
+
+class ConditionInput(BaseModel):
+    contact_id: str
+    check: HasTag | FieldCompare

@@ -2,7 +2,22 @@
 
 from sequences.actions import ApplyTagStep, EmailStep
 from sequences.base import Outcome, StepBase, Transition, known_timezone
-from sequences.models import Reentry, SequenceDefinition, SequenceSettings, Step, Track
+from sequences.manual import (
+    Assignee,
+    CallStep,
+    ConditionStep,
+    EventMatch,
+    EventType,
+    FieldCompare,
+    FieldOp,
+    HasTag,
+    ManualEmailStep,
+    ManualStep,
+    PersonStep,
+    TaskStep,
+    WaitForEventStep,
+)
+from sequences.models import ExitRule, Reentry, SequenceDefinition, SequenceSettings, Step, Track
 from sequences.timers import (
     MAX_DELAY,
     DateTimerStep,
@@ -17,22 +32,36 @@ from sequences.validation import DefinitionError, parse_definition
 __all__ = [
     "MAX_DELAY",
     "ApplyTagStep",
+    "Assignee",
+    "CallStep",
+    "ConditionStep",
     "DateTimerStep",
     "DefinitionError",
     "DelayStep",
     "EmailStep",
+    "EventMatch",
     "EventTimerStep",
+    "EventType",
+    "ExitRule",
+    "FieldCompare",
+    "FieldOp",
     "FieldTimerStep",
+    "HasTag",
     "IfPast",
+    "ManualEmailStep",
+    "ManualStep",
     "Outcome",
+    "PersonStep",
     "Reentry",
     "SequenceDefinition",
     "SequenceSettings",
     "Step",
     "StepBase",
+    "TaskStep",
     "TimerStep",
     "Track",
     "Transition",
+    "WaitForEventStep",
     "known_timezone",
     "parse_definition",
 ]

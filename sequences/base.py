@@ -1,5 +1,6 @@
 """What every step shares: ids, transitions to other steps, outcomes, templates."""
 
+import re
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,16 @@ from pydantic import (
 
 from sequences.merge import check_merge_fields
 
-StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_STEP_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _step_id(value: str) -> str:
+    if not _STEP_ID.match(value):
+        raise ValueError(f"{value!r} is not a valid id: use 1 to 64 letters, digits, '-' or '_'")
+    return value
+
+
+StepId = Annotated[str, AfterValidator(_step_id)]
 
 
 def known_timezone(name: str | None) -> str | None:

@@ -7,11 +7,29 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sequences.actions import ApplyTagStep, EmailStep
-from sequences.base import StepId, TimezoneName
+from sequences.base import Outcome, StepId, TimezoneName
+from sequences.manual import (
+    CallStep,
+    ConditionStep,
+    EventMatch,
+    ManualEmailStep,
+    TaskStep,
+    WaitForEventStep,
+)
 from sequences.timers import DateTimerStep, DelayStep, EventTimerStep, FieldTimerStep
 
 Step = Annotated[
-    DelayStep | DateTimerStep | FieldTimerStep | EventTimerStep | EmailStep | ApplyTagStep,
+    DelayStep
+    | DateTimerStep
+    | FieldTimerStep
+    | EventTimerStep
+    | EmailStep
+    | ApplyTagStep
+    | CallStep
+    | TaskStep
+    | ManualEmailStep
+    | WaitForEventStep
+    | ConditionStep,
     Field(discriminator="kind"),
 ]
 
@@ -31,6 +49,10 @@ class Reentry(StrEnum):
     after_end = "after_end"
 
 
+class ExitRule(EventMatch):
+    outcome: Outcome = Outcome.neutral
+
+
 class SequenceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,6 +65,16 @@ class SequenceSettings(BaseModel):
     )
     holidays: list[date] = Field(
         default_factory=list, max_length=1000, description="Skipped by business-day timers."
+    )
+    exit_rules: list[ExitRule] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Events (a reply, an unsubscribe, a tag applied) that end an enrollment.",
+    )
+    goals: list[EventMatch] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Events that enroll the contact into this sequence.",
     )
 
 

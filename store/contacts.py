@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence as Seq
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -58,5 +58,18 @@ async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> 
         .values(contact_id=contact_id, tag_id=tag_id)
         .on_conflict_do_nothing()
         .returning(col(ContactTag.contact_id))
+    )
+    return result.first() is not None
+
+
+async def remove_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:
+    """Remove a tag from the contact; False when it did not have it."""
+    tag_id = await session.scalar(select(col(Tag.id)).where(col(Tag.name) == name))
+    if tag_id is None:
+        return False
+    result = await session.execute(
+        delete(ContactTag)
+        .where(col(ContactTag.contact_id) == contact_id, col(ContactTag.tag_id) == tag_id)
+        .returning(col(ContactTag.tag_id))
     )
     return result.first() is not None

@@ -116,3 +116,14 @@ async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Enro
         .order_by(col(EnrollmentEvent.occurred_at), col(EnrollmentEvent.id))
     )
     return rows.all()
+
+
+async def running_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Enrollment]:
+    """The contact's enrollments whose workflows are still running (active, stopped or failed)."""
+    rows = await session.scalars(
+        select(Enrollment).where(
+            col(Enrollment.contact_id) == contact_id,
+            col(Enrollment.status) != EnrollmentStatus.completed,
+        )
+    )
+    return rows.all()

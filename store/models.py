@@ -1,7 +1,7 @@
 """SQLModel tables. Migrations in store/migrations create them; nothing calls create_all."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -157,6 +157,7 @@ class Enrollment(SQLModel, table=True):
     workflow_id: str = Field(max_length=200, index=True)
     status: EnrollmentStatus = Field(default=EnrollmentStatus.active, max_length=20)
     current_step: str | None = Field(default=None, max_length=100)
+    event_date: date | None = Field(default=None)
     outcome: str | None = Field(default=None, max_length=20)
     failure_reason: str | None = Field(default=None)
     enrolled_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
@@ -218,3 +219,50 @@ class AppliedEffect(SQLModel, table=True):
         default=None, foreign_key="enrollment.id", index=True, ondelete="CASCADE"
     )
     applied_at: datetime = _timestamp()
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class Task(SQLModel, table=True):
+    """A to-do for a person: a call, a task or a manual email, usually created by a sequence."""
+
+    __table_args__ = (Index("ix_task_assignee_status_due", "assigned_to", "status", "due_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", index=True, ondelete="CASCADE"
+    )
+    workflow_id: str | None = Field(default=None, max_length=200)
+    step_id: str | None = Field(default=None, max_length=100)
+    kind: str = Field(max_length=20)
+    title: str = Field(max_length=300)
+    instructions: str = Field(default="")
+    assigned_to: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    due_at: datetime | None = _optional_timestamp()
+    allowed_results: list[str] = _json([])
+    status: TaskStatus = Field(default=TaskStatus.open, max_length=20)
+    result: str | None = Field(default=None, max_length=50)
+    notes: str = Field(default="")
+    completed_by: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    completed_at: datetime | None = _optional_timestamp()
+    created_at: datetime = _timestamp()
+
+
+class ContactEvent(SQLModel, table=True):
+    """Something the contact did (opened, clicked, replied, visited, bought), as reported to us."""
+
+    __tablename__ = "contact_event"
+    __table_args__ = (Index("ix_contact_event_contact_time", "contact_id", "occurred_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", ondelete="CASCADE")
+    event: str = Field(max_length=50)
+    name: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = _json({})
+    occurred_at: datetime = _timestamp()

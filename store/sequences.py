@@ -69,3 +69,22 @@ async def publish(
     sequence.updated_at = utcnow()
     await session.flush()
     return version
+
+
+async def published_with_goal(
+    session: AsyncSession, event: str
+) -> Seq[tuple[Sequence, SequenceVersion]]:
+    """Published sequences whose current version has a goal on this event type."""
+    rows = await session.execute(
+        select(Sequence, SequenceVersion)
+        .join(
+            SequenceVersion,
+            (col(SequenceVersion.sequence_id) == col(Sequence.id))
+            & (col(SequenceVersion.version) == col(Sequence.latest_version)),
+        )
+        .where(
+            col(Sequence.status) == SequenceStatus.published,
+            col(SequenceVersion.definition).contains({"settings": {"goals": [{"event": event}]}}),
+        )
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -7,51 +7,49 @@ from datetime import timedelta
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import effects
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         ApplyTagInput,
+        ConditionInput,
+        CreateTaskInput,
         EnrollmentEventRecord,
         EnrollmentRef,
         ProjectionUpdate,
         SendEmailInput,
         TimerInput,
     )
-    from activities.crm import CrmActivities
-    from activities.projection import ProjectionActivities
-    from activities.timers import TimerActivities
     from sequences import (
         ApplyTagStep,
+        ConditionStep,
         DelayStep,
         EmailStep,
         Outcome,
+        PersonStep,
         Step,
         TimerStep,
         Track,
         Transition,
+        WaitForEventStep,
     )
     from workflows import search_attributes as sa
     from workflows.state import (
+        ContactEventSignal,
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentState,
+        ReceivedEvent,
         Status,
         StopRequest,
+        TaskOutcome,
         TrackState,
     )
 
-EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=10,
-)
-# The projection must eventually land, so it retries for as long as it takes.
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
-)
+# The latest contact events an enrollment remembers for its event waits.
+EVENTS_KEPT = 100
 
 
 _UNSET = object()
@@ -136,6 +134,25 @@ class EnrollmentWorkflow:
             self._state.failure_reason = None
             self._publish("retried")
 
+    @workflow.signal
+    def task_outcome(self, outcome: TaskOutcome) -> None:
+        """A person reported a to-do's result; it applies once the enrollment is active."""
+        self._state.task_results[outcome.task_id] = outcome.result
+
+    @workflow.signal
+    def contact_event(self, signal: ContactEventSignal) -> None:
+        """The contact did something: event waits see it, and an exit rule may end the enrollment."""
+        events = self._state.events
+        events.append(ReceivedEvent(event=signal.event, name=signal.name, at=workflow.now()))
+        del events[:-EVENTS_KEPT]
+        if self._state.status == Status.completed or self._state.outcome is not None:
+            return
+        for rule in self._input.definition.settings.exit_rules:
+            if rule.matches(signal.event, signal.name):
+                self._end_all_tracks(rule.outcome)
+                self._publish("exited", detail={"event": signal.event, "name": signal.name})
+                return
+
     @workflow.query
     def state(self) -> EnrollmentState:
         return self._state
@@ -173,6 +190,7 @@ class EnrollmentWorkflow:
         for position in self._state.tracks.values():
             position.step_id = None
             position.wake_at = None
+            position.waiting_since = None
 
     async def _run_step_until_done(
         self, track_id: str, step: Step, position: TrackState
@@ -211,24 +229,77 @@ class EnrollmentWorkflow:
             effect_key=self._effect_key(track_id, step.id, position),
         )
         if isinstance(step, EmailStep):
-            await workflow.execute_activity_method(
-                CrmActivities.send_email,
-                SendEmailInput(ref=ref, subject=step.subject, body=step.body),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=EFFECT_RETRY,
-                summary=f"{step.id}: email",
+            await effects.send_email(
+                SendEmailInput(ref=ref, subject=step.subject, body=step.body), step.id
             )
         elif isinstance(step, ApplyTagStep):
-            await workflow.execute_activity_method(
-                CrmActivities.apply_tag,
-                ApplyTagInput(ref=ref, tag=step.tag),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=EFFECT_RETRY,
-                summary=f"{step.id}: apply tag {step.tag}",
+            await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
+        elif isinstance(step, PersonStep):
+            return await self._wait_for_person(step, ref, position)
+        elif isinstance(step, WaitForEventStep):
+            return await self._wait_for_event(step, position)
+        elif isinstance(step, ConditionStep):
+            met = await effects.check_condition(
+                ConditionInput(contact_id=self._input.contact_id, check=step.check), step.id
             )
+            return StepDone(step.if_true if met else step.if_false, {"condition_met": met})
         else:
             assert_never(step)
         return StepDone(step.then)
+
+    async def _wait_for_person(
+        self, step: PersonStep, ref: EnrollmentRef, position: TrackState
+    ) -> StepDone:
+        """Create the to-do once, then wait for its result while the enrollment is active."""
+        if position.task_id is None:
+            created = await effects.create_task(
+                CreateTaskInput(
+                    ref=ref,
+                    workflow_id=workflow.info().workflow_id,
+                    step=step,
+                    enrolled_by=self._input.enrolled_by,
+                    now=workflow.now(),
+                )
+            )
+            position.task_id = created.task_id
+            self._publish("task_created", step_id=step.id, detail=created.model_dump())
+        task_id = position.task_id
+        await workflow.wait_condition(
+            lambda: (
+                (task_id in self._state.task_results and self._state.status == Status.active)
+                or self._interrupted()
+            )
+        )
+        if self._interrupted():
+            raise _Interrupted
+        result = self._state.task_results.pop(task_id)
+        position.task_id = None
+        return StepDone(step.transition_for(result), {"task_id": task_id, "result": result})
+
+    async def _wait_for_event(self, step: WaitForEventStep, position: TrackState) -> StepDone:
+        if position.waiting_since is None:
+            position.waiting_since = workflow.now()
+            position.wake_at = position.waiting_since + step.within
+        since = position.waiting_since
+
+        def happened() -> bool:
+            return any(
+                e.at >= since and step.match.matches(e.event, e.name) for e in self._state.events
+            )
+
+        remaining = (position.wake_at or since) - workflow.now()
+        if not happened() and remaining > timedelta(0):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: happened() or self._interrupted(),
+                    timeout=remaining,
+                    timeout_summary=f"{step.id}: until {step.match.event.value}",
+                )
+        if self._interrupted():
+            raise _Interrupted
+        seen = happened()
+        position.waiting_since = position.wake_at = None
+        return StepDone(step.if_happened if seen else step.if_not, {"event_happened": seen})
 
     async def _wait_for_timer(self, step: TimerStep, position: TrackState) -> str | None:
         """Sleep until the timer is due; the reason it is skipped instead, if it is."""
@@ -237,18 +308,14 @@ class EnrollmentWorkflow:
             if isinstance(step, DelayStep) and step.is_plain:
                 position.wake_at = workflow.now() + step.duration
             else:
-                due = await workflow.execute_local_activity_method(
-                    TimerActivities.due_time,
+                due = await effects.due_time(
                     TimerInput(
                         contact_id=self._input.contact_id,
                         step=step,
                         now=workflow.now(),
                         settings=self._input.definition.settings,
                         event_date=self._input.event_date,
-                    ),
-                    start_to_close_timeout=timedelta(seconds=10),
-                    retry_policy=PROJECTION_RETRY,
-                    summary=f"{step.id}: when",
+                    )
                 )
                 if due.at is None:
                     return due.skipped
@@ -329,13 +396,7 @@ class EnrollmentWorkflow:
             await self._write_projection(self._pending.pop(0))
 
     async def _write_projection(self, update: ProjectionUpdate) -> None:
-        await workflow.execute_local_activity_method(
-            ProjectionActivities.record_progress,
-            update,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=PROJECTION_RETRY,
-            summary=update.event.kind,
-        )
+        await effects.record_progress(update)
 
 
 def _reason(error: ActivityError) -> str:

@@ -23,6 +23,16 @@ class TrackState(BaseModel):
     visits: dict[str, int] = Field(
         default_factory=dict, description="Completed runs per step; part of each effect key."
     )
+    task_id: str | None = Field(default=None, description="The to-do the track waits on.")
+    waiting_since: datetime | None = Field(
+        default=None, description="When the track began waiting for a contact event."
+    )
+
+
+class ReceivedEvent(BaseModel):
+    event: str
+    name: str | None = None
+    at: datetime
 
 
 class EnrollmentState(BaseModel):
@@ -33,6 +43,12 @@ class EnrollmentState(BaseModel):
     failure_reason: str | None = None
     outcome: Outcome | None = None
     revision: int = 0
+    task_results: dict[str, str] = Field(
+        default_factory=dict, description="Results reported for to-dos not yet acted on."
+    )
+    events: list[ReceivedEvent] = Field(
+        default_factory=list, description="The contact's latest events, for event waits."
+    )
 
     @classmethod
     def initial(cls, definition: SequenceDefinition) -> "EnrollmentState":
@@ -60,6 +76,16 @@ class EnrollmentInput(BaseModel):
 
 class StopRequest(BaseModel):
     reason: str = ""
+
+
+class TaskOutcome(BaseModel):
+    task_id: str
+    result: str
+
+
+class ContactEventSignal(BaseModel):
+    event: str
+    name: str | None = None
 
 
 class EnrollmentResult(BaseModel):

@@ -2,7 +2,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid, NotFound
 from api.schemas.common import Limit, Offset
 from api.schemas.contacts import (
@@ -13,6 +13,9 @@ from api.schemas.contacts import (
     MessageRead,
 )
 from api.schemas.enrollments import EnrollmentRead
+from api.schemas.events import TagBody
+from api.services.contact_events import fan_out
+from sequences import EventType
 from store import contacts, enrollments, messages, users
 from store.models import Company, Contact
 
@@ -108,3 +111,30 @@ async def contact_messages(
     await _contact_or_404(session, contact_id)
     rows = await messages.messages_for_contact(session, contact_id)
     return [MessageRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/{contact_id}/tags")
+async def apply_tag(
+    contact_id: uuid.UUID,
+    body: TagBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> ContactRead:
+    """Apply a tag; the contact's enrollments and sequence goals see it as a tag_applied event."""
+    contact = await _contact_or_404(session, contact_id)
+    if await contacts.apply_tag(session, contact.id, body.tag):
+        await fan_out(session, temporal, settings, contact, user, EventType.tag_applied, body.tag)
+    return await _read(session, contact)
+
+
+@router.delete("/{contact_id}/tags/{tag}")
+async def remove_tag(
+    contact_id: uuid.UUID, tag: str, session: SessionDep, _: CurrentUser
+) -> ContactRead:
+    """Remove a tag from the contact."""
+    contact = await _contact_or_404(session, contact_id)
+    if not await contacts.remove_tag(session, contact.id, tag):
+        raise NotFound(f"contact {contact_id} has no tag {tag!r}")
+    return await _read(session, contact)

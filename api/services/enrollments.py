@@ -167,12 +167,19 @@ async def signal(temporal: Client, enrollment: Enrollment, name: str, *args: obj
     allowed, explanation = _SIGNALS[name]
     if enrollment.status not in allowed:
         raise Conflict(f"enrollment {enrollment.id} is {enrollment.status.value}; {explanation}")
+    if not await signal_workflow(temporal, enrollment.workflow_id, name, *args):
+        raise Conflict(f"enrollment {enrollment.id} has already ended")
+
+
+async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: object) -> bool:
+    """Signal an enrollment's running workflow; False when it has already finished."""
     handle: WorkflowHandle[EnrollmentWorkflow, object] = temporal.get_workflow_handle_for(
-        EnrollmentWorkflow.run, enrollment.workflow_id
+        EnrollmentWorkflow.run, workflow_id
     )
     try:
         await handle.signal(name, *args)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise Conflict(f"enrollment {enrollment.id} has already ended") from None
+            return False
         raise
+    return True

@@ -1,0 +1,116 @@
+"""Activities for manual steps and decisions: to-do items for people, conditions on the contact."""
+
+import uuid
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import ConditionInput, CreatedTask, CreateTaskInput
+from activities.crm import ContactGone, merge_values
+from sequences import Assignee, FieldCompare, FieldOp, HasTag
+from sequences.merge import render
+from store import contacts, tasks
+from store.db import SessionMaker, transaction
+from store.models import Contact, Task
+
+
+class TaskActivities:
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sessionmaker = sessionmaker
+
+    @activity.defn
+    async def create_task(self, request: CreateTaskInput) -> CreatedTask:
+        """Put the step's to-do on the right person's list, once per effect key."""
+        step, ref = request.step, request.ref
+        async with transaction(self._sessionmaker) as session:
+            contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))
+            if contact is None:
+                raise ContactGone(ref.contact_id)
+            assignee: uuid.UUID | None
+            match step.assign_to.who:
+                case Assignee.user:
+                    assignee = step.assign_to.user_id
+                case Assignee.initiating_user:
+                    assignee = uuid.UUID(request.enrolled_by) if request.enrolled_by else None
+                case Assignee.contact_owner:
+                    assignee = contact.owner_id
+                case Assignee.company_owner:
+                    assignee = await tasks.company_owner(session, contact)
+            if assignee is None and request.enrolled_by:
+                # Nobody in the role: the user who enrolled the contact rather than no one.
+                assignee = uuid.UUID(request.enrolled_by)
+            task = await tasks.create_task(
+                session,
+                Task(
+                    effect_key=ref.effect_key,
+                    contact_id=contact.id,
+                    enrollment_id=uuid.UUID(ref.enrollment_id),
+                    workflow_id=request.workflow_id,
+                    step_id=step.id,
+                    kind=step.kind,
+                    title=render(step.title, merge_values(contact)),
+                    instructions=step.instructions,
+                    assigned_to=assignee,
+                    due_at=request.now + step.due_in,
+                    allowed_results=list(step.RESULTS),
+                ),
+            )
+        return CreatedTask(
+            task_id=str(task.id), assigned_to=str(task.assigned_to) if task.assigned_to else None
+        )
+
+    @activity.defn
+    async def check_condition(self, request: ConditionInput) -> bool:
+        """Whether the contact's record meets the condition right now."""
+        async with self._sessionmaker() as session:
+            contact = await contacts.get_contact(session, uuid.UUID(request.contact_id))
+            if contact is None:
+                raise ContactGone(request.contact_id)
+            if isinstance(request.check, HasTag):
+                return request.check.has_tag in await contacts.tag_names(session, contact.id)
+        return _compare(_field_value(contact, request.check.field), request.check)
+
+
+_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "timezone")
+
+
+def _field_value(contact: Contact, field: str) -> Any:
+    if field in _ATTRIBUTES:
+        return getattr(contact, field) or None
+    return contact.fields.get(field.removeprefix("fields."))
+
+
+def _compare(actual: Any, check: FieldCompare) -> bool:
+    present = actual not in (None, "")
+    if check.op in (FieldOp.is_set, FieldOp.is_not_set):
+        return present == (check.op == FieldOp.is_set)
+    if not present:
+        return check.op == FieldOp.not_equals
+    if check.op == FieldOp.contains:
+        return str(check.value).lower() in str(actual).lower()
+    left, right = _comparable(actual, check)
+    match check.op:
+        case FieldOp.equals:
+            return bool(left == right)
+        case FieldOp.not_equals:
+            return bool(left != right)
+        case FieldOp.greater_than:
+            return bool(left > right)
+        case _:
+            return bool(left < right)
+
+
+def _comparable(actual: Any, check: FieldCompare) -> tuple[Any, Any]:
+    """Numbers compare as numbers; text and true/false as text, case-blind for true/false."""
+    if isinstance(check.value, bool):
+        return str(actual).lower(), str(check.value).lower()
+    if isinstance(check.value, int | float):
+        try:
+            return float(actual), float(check.value)
+        except (TypeError, ValueError):
+            raise ApplicationError(
+                f"field {check.field!r} holds {actual!r}, which is not a number",
+                non_retryable=True,
+            ) from None
+    return str(actual), str(check.value)

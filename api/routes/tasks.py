@@ -1,0 +1,81 @@
+import uuid
+
+from fastapi import APIRouter
+
+from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.errors import Conflict, Forbidden, Invalid, NotFound
+from api.schemas.tasks import OutcomeBody, TaskRead
+from api.services.enrollments import signal_workflow
+from store import contacts, tasks
+from store.models import Role, Task, TaskStatus, User, utcnow
+from workflows.state import TaskOutcome
+
+router = APIRouter(tags=["tasks"])
+
+
+def _may_act_on(user: User, task: Task) -> bool:
+    return user.role in (Role.admin, Role.manager) or task.assigned_to == user.id
+
+
+async def _task_or_404(
+    session: SessionDep, task_id: uuid.UUID, *, for_update: bool = False
+) -> Task:
+    task = await tasks.get_task(session, task_id, for_update=for_update)
+    if task is None:
+        raise NotFound.of("task", task_id)
+    return task
+
+
+@router.get("/tasks/{task_id}")
+async def get_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> TaskRead:
+    """One to-do item."""
+    task = await _task_or_404(session, task_id)
+    if not _may_act_on(user, task):
+        raise Forbidden(f"task {task_id} is assigned to someone else")
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/tasks/{task_id}/outcome")
+async def report_outcome(
+    task_id: uuid.UUID,
+    body: OutcomeBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+) -> TaskRead:
+    """Complete a to-do with its result; the sequence continues or ends accordingly."""
+    task = await _task_or_404(session, task_id, for_update=True)
+    if not _may_act_on(user, task):
+        raise Forbidden(f"task {task_id} is assigned to someone else")
+    if task.status != TaskStatus.open:
+        raise Conflict(f"task {task_id} is already {task.status.value}")
+    if body.result not in task.allowed_results:
+        raise Invalid(
+            f"result: {body.result!r} is not a result of a {task.kind}; "
+            f"use one of {', '.join(task.allowed_results)}"
+        )
+    task.status, task.result, task.notes = TaskStatus.completed, body.result, body.notes
+    task.completed_by, task.completed_at = user.id, utcnow()
+    await session.flush()
+    # A stopped enrollment keeps the result and acts on it when it is reactivated.
+    if task.workflow_id:
+        await signal_workflow(
+            temporal,
+            task.workflow_id,
+            "task_outcome",
+            TaskOutcome(task_id=str(task.id), result=body.result),
+        )
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+@router.get("/contacts/{contact_id}/tasks")
+async def contact_tasks(
+    contact_id: uuid.UUID, session: SessionDep, _: CurrentUser
+) -> list[TaskRead]:
+    """The contact's to-do items, oldest first."""
+    if await contacts.get_contact(session, contact_id) is None:
+        raise NotFound.of("contact", contact_id)
+    return [
+        TaskRead.model_validate(t, from_attributes=True)
+        for t in await tasks.tasks_for_contact(session, contact_id)
+    ]

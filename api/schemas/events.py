@@ -1,0 +1,39 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sequences import EventType
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: uuid.UUID
+    event: EventType
+    name: str | None = Field(
+        default=None, max_length=200, description="The page, form, link or custom event's name."
+    )
+    occurred_at: datetime | None = Field(default=None, description="Defaults to now.")
+    data: dict[str, Any] = Field(default_factory=dict, max_length=100)
+
+    @model_validator(mode="after")
+    def _named_when_needed(self) -> "EventCreate":
+        if self.event in (EventType.custom, EventType.tag_applied) and not self.name:
+            raise ValueError(f"a {self.event.value} event needs a name")
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone, e.g. 2026-01-31T09:00:00Z")
+        return self
+
+
+class EventAccepted(BaseModel):
+    event_id: uuid.UUID
+    enrollments_told: int = Field(description="Running enrollments of the contact it reached.")
+    enrolled: list[uuid.UUID] = Field(description="Enrollments started by sequence goals.")
+
+
+class TagBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(min_length=1, max_length=100)

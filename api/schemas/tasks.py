@@ -1,0 +1,31 @@
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.models import TaskStatus
+
+
+class TaskRead(BaseModel):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    step_id: str | None
+    kind: str
+    title: str
+    instructions: str
+    assigned_to: uuid.UUID | None
+    due_at: datetime | None
+    allowed_results: list[str]
+    status: TaskStatus
+    result: str | None
+    notes: str
+    completed_at: datetime | None
+    created_at: datetime
+
+
+class OutcomeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: str = Field(min_length=1, max_length=50, examples=["no_answer", "interested"])
+    notes: str = Field(default="", max_length=10_000)

@@ -1,0 +1,48 @@
+"""What the contact did reaches its running enrollments and the sequences whose goals it meets."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.schemas.enrollments import EnrollOutcome
+from api.services import enrollments as enrollment_service
+from sequences import EventMatch
+from settings import Settings
+from store import enrollments, sequences
+from store.models import Contact, User
+from workflows.state import ContactEventSignal
+
+
+async def fan_out(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    contact: Contact,
+    user: User,
+    event: str,
+    name: str | None,
+) -> tuple[int, list[uuid.UUID]]:
+    """Signal the contact's running enrollments, then enroll it where a goal matches.
+
+    Returns how many enrollments were told and the ids of enrollments the goals started.
+    """
+    signal = ContactEventSignal(event=event, name=name)
+    told = 0
+    for enrollment in await enrollments.running_for_contact(session, contact.id):
+        if await enrollment_service.signal_workflow(
+            temporal, enrollment.workflow_id, "contact_event", signal
+        ):
+            told += 1
+
+    started: list[uuid.UUID] = []
+    for sequence, version in await sequences.published_with_goal(session, event):
+        goals = [EventMatch.model_validate(g) for g in version.definition["settings"]["goals"]]
+        if not any(goal.matches(event, name) for goal in goals):
+            continue
+        [result] = await enrollment_service.enroll(
+            session, temporal, settings, sequence, [contact.id], user
+        )
+        if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
+            started.append(result.enrollment_id)
+    return told, started

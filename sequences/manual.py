@@ -1,0 +1,216 @@
+"""Steps that wait on people and on the contact: reps' calls and tasks, contact events, and
+conditions on the contact's record."""
+
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from sequences.base import CONTINUE, Outcome, StepBase, Template, Transition
+
+MAX_WAIT = timedelta(days=3660)
+
+
+def _positive_wait(duration: timedelta) -> timedelta:
+    if not timedelta(0) < duration <= MAX_WAIT:
+        raise ValueError("must be a positive duration of at most ten years, e.g. P3D")
+    return duration
+
+
+Wait = Annotated[timedelta, AfterValidator(_positive_wait)]
+
+
+class Assignee(StrEnum):
+    initiating_user = "initiating_user"
+    user = "user"
+    contact_owner = "contact_owner"
+    company_owner = "company_owner"
+
+
+class AssignTo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    who: Assignee = Assignee.contact_owner
+    user_id: uuid.UUID | None = Field(default=None, description="Required when who is 'user'.")
+
+    @model_validator(mode="after")
+    def _user_given(self) -> Self:
+        if (self.who == Assignee.user) != (self.user_id is not None):
+            raise ValueError("give user_id exactly when who is 'user'")
+        return self
+
+
+_END_POSITIVE = Transition(end=Outcome.positive)
+_END_NEGATIVE = Transition(end=Outcome.negative)
+
+
+class ManualStep(StepBase):
+    """A to-do for a person; the sequence waits for its result."""
+
+    waits: ClassVar[bool] = True
+    # The results a person can report, and where each leads unless `outcomes` says otherwise.
+    RESULTS: ClassVar[dict[str, Transition]]
+
+    title: Annotated[Template, StringConstraints(max_length=300)]
+    instructions: str = Field(default="", max_length=10_000)
+    assign_to: AssignTo = Field(default_factory=AssignTo)
+    due_in: Wait = Field(default=timedelta(days=1), description="When the to-do is due.")
+    regarding_opportunity: bool = Field(
+        default=False, description="Link the contact's most recent open opportunity."
+    )
+    outcomes: dict[str, Transition] = Field(
+        default_factory=dict, description="Where a result leads, overriding the default."
+    )
+
+    @model_validator(mode="after")
+    def _known_results(self) -> Self:
+        unknown = sorted(set(self.outcomes) - set(self.RESULTS))
+        if unknown:
+            raise ValueError(
+                f"unknown result(s) {', '.join(unknown)}; results are {', '.join(self.RESULTS)}"
+            )
+        return self
+
+    def transition_for(self, result: str) -> Transition:
+        return self.outcomes.get(result, self.RESULTS[result])
+
+    def transitions(self) -> list[Transition]:
+        return [self.transition_for(result) for result in self.RESULTS]
+
+
+_TASK_RESULTS = {"none": CONTINUE, "positive": _END_POSITIVE, "negative": _END_NEGATIVE}
+
+
+class CallStep(ManualStep):
+    """A phone call for a rep."""
+
+    RESULTS: ClassVar[dict[str, Transition]] = {
+        "no_answer": CONTINUE,
+        "left_voicemail": CONTINUE,
+        "interested": _END_POSITIVE,
+        "not_interested": _END_NEGATIVE,
+    }
+    kind: Literal["call"] = "call"
+
+
+class TaskStep(ManualStep):
+    """A task for a person."""
+
+    RESULTS: ClassVar[dict[str, Transition]] = _TASK_RESULTS
+    kind: Literal["task"] = "task"
+
+
+class ManualEmailStep(ManualStep):
+    """An email a rep writes personally; a task whose result steers the sequence."""
+
+    RESULTS: ClassVar[dict[str, Transition]] = _TASK_RESULTS
+    kind: Literal["manual_email"] = "manual_email"
+
+
+class EventType(StrEnum):
+    email_opened = "email_opened"
+    link_clicked = "link_clicked"
+    replied = "replied"
+    page_visited = "page_visited"
+    form_submitted = "form_submitted"
+    purchase = "purchase"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    tag_applied = "tag_applied"
+    custom = "custom"
+
+
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class EventMatch(BaseModel):
+    """An event type, narrowed to one name (a page, a form, a tag, a custom event) if given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: EventType
+    name: EventName | None = None
+
+    @model_validator(mode="after")
+    def _custom_is_named(self) -> Self:
+        if self.event in (EventType.custom, EventType.tag_applied) and self.name is None:
+            raise ValueError(f"a {self.event.value} event needs a name")
+        return self
+
+    def matches(self, event: str, name: str | None) -> bool:
+        return event == self.event and (self.name is None or self.name == name)
+
+
+class WaitForEventStep(StepBase):
+    """Wait up to `within` for the contact to do something; branch on whether they did."""
+
+    waits: ClassVar[bool] = True
+
+    kind: Literal["wait_for_event"] = "wait_for_event"
+    match: EventMatch
+    within: Wait
+    if_happened: Transition = CONTINUE
+    if_not: Transition = CONTINUE
+
+    def transitions(self) -> list[Transition]:
+        return [self.if_happened, self.if_not]
+
+
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")]
+
+
+class HasTag(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    has_tag: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class FieldOp(StrEnum):
+    equals = "equals"
+    not_equals = "not_equals"
+    greater_than = "greater_than"
+    less_than = "less_than"
+    contains = "contains"
+    is_set = "is_set"
+    is_not_set = "is_not_set"
+
+
+class FieldCompare(BaseModel):
+    """A contact attribute (`email`, `timezone`...) or custom field, compared with a value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: FieldName
+    op: FieldOp
+    value: str | float | bool | None = None
+
+    @model_validator(mode="after")
+    def _value_when_needed(self) -> Self:
+        needs_value = self.op not in (FieldOp.is_set, FieldOp.is_not_set)
+        if needs_value and self.value is None:
+            raise ValueError(f"op {self.op.value} needs a value")
+        return self
+
+
+class ConditionStep(StepBase):
+    """Branch on the contact's tags or a field, as they are when the step runs."""
+
+    kind: Literal["condition"] = "condition"
+    check: HasTag | FieldCompare
+    if_true: Transition = CONTINUE
+    if_false: Transition = CONTINUE
+
+    def transitions(self) -> list[Transition]:
+        return [self.if_true, self.if_false]
+
+
+PersonStep = CallStep | TaskStep | ManualEmailStep

@@ -1,0 +1,43 @@
+"""Reps' to-do items: calls, tasks and manual emails."""
+
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from store.models import Company, Contact, Task
+
+
+async def create_task(session: AsyncSession, task: Task) -> Task:
+    """Insert under the task's effect key; a retry returns the task already created."""
+    await session.execute(
+        insert(Task)
+        .values(**task.model_dump())
+        .on_conflict_do_nothing(index_elements=["effect_key"])
+    )
+    stored = await session.scalar(select(Task).where(col(Task.effect_key) == task.effect_key))
+    assert stored is not None
+    return stored
+
+
+async def get_task(
+    session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False
+) -> Task | None:
+    return await session.get(Task, task_id, with_for_update=for_update)
+
+
+async def tasks_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Task]:
+    rows = await session.scalars(
+        select(Task).where(col(Task.contact_id) == contact_id).order_by(col(Task.created_at))
+    )
+    return rows.all()
+
+
+async def company_owner(session: AsyncSession, contact: Contact) -> uuid.UUID | None:
+    if contact.company_id is None:
+        return None
+    company = await session.get(Company, contact.company_id)
+    return company.owner_id if company else None

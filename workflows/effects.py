@@ -1,0 +1,100 @@
+"""Workflow-side calls to activities: which kind of activity, its timeouts and retries.
+
+Regular activities for effects a person could notice (they retry with backoff and show in the
+UI); local activities for short reads and the projection, where a round trip costs more than
+the work.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        ApplyTagInput,
+        ConditionInput,
+        CreatedTask,
+        CreateTaskInput,
+        DueTime,
+        ProjectionUpdate,
+        SendEmailInput,
+        TimerInput,
+    )
+    from activities.crm import CrmActivities
+    from activities.projection import ProjectionActivities
+    from activities.tasks import TaskActivities
+    from activities.timers import TimerActivities
+
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+)
+# Reads and the projection must eventually succeed, so they retry for as long as it takes.
+PERSISTENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+EFFECT_TIMEOUT = timedelta(seconds=30)
+LOCAL_TIMEOUT = timedelta(seconds=10)
+
+
+async def send_email(request: SendEmailInput, step_id: str) -> None:
+    await workflow.execute_activity_method(
+        CrmActivities.send_email,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: email",
+    )
+
+
+async def apply_tag(request: ApplyTagInput, step_id: str) -> None:
+    await workflow.execute_activity_method(
+        CrmActivities.apply_tag,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: apply tag {request.tag}",
+    )
+
+
+async def create_task(request: CreateTaskInput) -> CreatedTask:
+    return await workflow.execute_activity_method(
+        TaskActivities.create_task,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{request.step.id}: {request.step.kind} for a person",
+    )
+
+
+async def check_condition(request: ConditionInput, step_id: str) -> bool:
+    return await workflow.execute_local_activity_method(
+        TaskActivities.check_condition,
+        request,
+        start_to_close_timeout=LOCAL_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: check",
+    )
+
+
+async def due_time(request: TimerInput) -> DueTime:
+    return await workflow.execute_local_activity_method(
+        TimerActivities.due_time,
+        request,
+        start_to_close_timeout=LOCAL_TIMEOUT,
+        retry_policy=PERSISTENT_RETRY,
+        summary=f"{request.step.id}: when",
+    )
+
+
+async def record_progress(update: ProjectionUpdate) -> None:
+    await workflow.execute_local_activity_method(
+        ProjectionActivities.record_progress,
+        update,
+        start_to_close_timeout=LOCAL_TIMEOUT,
+        retry_policy=PERSISTENT_RETRY,
+        summary=update.event.kind,
+    )
