@@ -8,10 +8,13 @@ import logging
 import signal
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
+from activities.http import HttpActivities
+from activities.messaging import MessagingActivities
 from activities.projection import ProjectionActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
@@ -22,12 +25,22 @@ from workflows.enrollment import EnrollmentWorkflow
 
 log = logging.getLogger("worker")
 
+# One POST of an http_post step; a slower system counts as down and the step retries.
+HTTP_POST_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
 
 def create_worker(
-    client: Client, sessionmaker: SessionMaker, task_queue: str, *, year: timedelta | None = None
+    client: Client,
+    sessionmaker: SessionMaker,
+    task_queue: str,
+    http: httpx.AsyncClient,
+    *,
+    year: timedelta | None = None,
 ) -> Worker:
     """`year` shortens yearly timers, for tests only."""
     crm = CrmActivities(sessionmaker)
+    messaging = MessagingActivities(sessionmaker)
+    web = HttpActivities(sessionmaker, http)
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
@@ -36,8 +49,11 @@ def create_worker(
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
         activities=[
-            crm.send_email,
+            messaging.send_email,
+            messaging.send_message,
             crm.apply_tag,
+            crm.run_process,
+            web.http_post,
             projection.record_progress,
             timers.due_time,
             tasks.create_task,
@@ -53,7 +69,8 @@ async def main() -> None:
     )
     engine = create_engine(settings.require_database_url())
     client = await connect(settings)
-    worker = create_worker(client, create_sessionmaker(engine), settings.temporal_task_queue)
+    http = httpx.AsyncClient(timeout=HTTP_POST_TIMEOUT, follow_redirects=False)
+    worker = create_worker(client, create_sessionmaker(engine), settings.temporal_task_queue, http)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,6 +81,7 @@ async def main() -> None:
     async with worker:
         await stop.wait()
         log.info("worker shutting down")
+    await http.aclose()
     await engine.dispose()
 
 

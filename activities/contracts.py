@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from sequences import (
+    Channel,
     DateTimerStep,
     DelayStep,
     EventTimerStep,
@@ -16,6 +17,8 @@ from sequences import (
     FieldTimerStep,
     HasTag,
     PersonStep,
+    ProcessStep,
+    SendTo,
     SequenceSettings,
 )
 
@@ -32,11 +35,17 @@ class SendEmailInput(BaseModel):
     ref: EnrollmentRef
     subject: str
     body: str
+    send_to: SendTo = Field(default_factory=SendTo)
 
 
-class SendEmailResult(BaseModel):
-    message_id: str
-    to_address: str
+class SendMessageInput(SendEmailInput):
+    channel: Channel
+
+
+class MessageResult(BaseModel):
+    message_id: str | None = None
+    to_address: str | None = None
+    skipped: str | None = Field(default=None, description="Why nothing was sent.")
 
 
 class ApplyTagInput(BaseModel):
@@ -107,3 +116,21 @@ class CreatedTask(BaseModel):
 class ConditionInput(BaseModel):
     contact_id: str
     check: HasTag | FieldCompare
+
+
+class ProcessInput(BaseModel):
+    ref: EnrollmentRef
+    step: Annotated[ProcessStep, Field(discriminator="kind")]
+    sequence_id: str
+    enrolled_by: str | None
+    now: datetime
+
+
+class HttpPostInput(BaseModel):
+    ref: EnrollmentRef
+    url: str
+    fields: dict[str, str]
+
+
+class HttpPostResult(BaseModel):
+    status_code: int

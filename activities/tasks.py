@@ -7,8 +7,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ConditionInput, CreatedTask, CreateTaskInput
-from activities.crm import ContactGone, merge_values
-from sequences import Assignee, FieldCompare, FieldOp, HasTag
+from activities.crm import ContactGone
+from activities.merging import merge_values
+from sequences import FieldCompare, FieldOp, HasTag
 from sequences.merge import render
 from store import contacts, tasks
 from store.db import SessionMaker, transaction
@@ -27,19 +28,9 @@ class TaskActivities:
             contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))
             if contact is None:
                 raise ContactGone(ref.contact_id)
-            assignee: uuid.UUID | None
-            match step.assign_to.who:
-                case Assignee.user:
-                    assignee = step.assign_to.user_id
-                case Assignee.initiating_user:
-                    assignee = uuid.UUID(request.enrolled_by) if request.enrolled_by else None
-                case Assignee.contact_owner:
-                    assignee = contact.owner_id
-                case Assignee.company_owner:
-                    assignee = await tasks.company_owner(session, contact)
-            if assignee is None and request.enrolled_by:
-                # Nobody in the role: the user who enrolled the contact rather than no one.
-                assignee = uuid.UUID(request.enrolled_by)
+            enrolled_by = uuid.UUID(request.enrolled_by) if request.enrolled_by else None
+            assignee = await tasks.resolve_assignee(session, contact, step.assign_to, enrolled_by)
+            values = await merge_values(session, contact)
             task = await tasks.create_task(
                 session,
                 Task(
@@ -49,7 +40,7 @@ class TaskActivities:
                     workflow_id=request.workflow_id,
                     step_id=step.id,
                     kind=step.kind,
-                    title=render(step.title, merge_values(contact)),
+                    title=render(step.title, values),
                     instructions=step.instructions,
                     assigned_to=assignee,
                     due_at=request.now + step.due_in,

@@ -1,9 +1,19 @@
 """The sequence language: step models, validation and merge fields. Pure: no I/O, no clock."""
 
-from sequences.actions import ApplyTagStep, EmailStep
+from sequences.actions import (
+    ApplyTagStep,
+    Channel,
+    CommunicationStep,
+    EmailStep,
+    HttpPostStep,
+    ProcessStep,
+    Recipient,
+    SendTo,
+)
 from sequences.base import Outcome, StepBase, Transition, known_timezone
 from sequences.manual import (
     Assignee,
+    AssignTo,
     CallStep,
     ConditionStep,
     EventMatch,
@@ -32,8 +42,11 @@ from sequences.validation import DefinitionError, parse_definition
 __all__ = [
     "MAX_DELAY",
     "ApplyTagStep",
+    "AssignTo",
     "Assignee",
     "CallStep",
+    "Channel",
+    "CommunicationStep",
     "ConditionStep",
     "DateTimerStep",
     "DefinitionError",
@@ -47,12 +60,16 @@ __all__ = [
     "FieldOp",
     "FieldTimerStep",
     "HasTag",
+    "HttpPostStep",
     "IfPast",
     "ManualEmailStep",
     "ManualStep",
     "Outcome",
     "PersonStep",
+    "ProcessStep",
+    "Recipient",
     "Reentry",
+    "SendTo",
     "SequenceDefinition",
     "SequenceSettings",
     "Step",

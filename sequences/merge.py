@@ -12,8 +12,13 @@ KNOWN_FIELDS = frozenset(
         "contact.full_name",
         "contact.email",
         "contact.phone",
+        "owner.name",
+        "owner.email",
+        "company.name",
     }
 )
+# Custom fields are open-ended: any `contact.fields.<name>` is accepted and renders empty if unset.
+CUSTOM_FIELD = re.compile(r"^contact\.fields\.[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def merge_fields_in(template: str) -> list[str]:
@@ -21,11 +26,15 @@ def merge_fields_in(template: str) -> list[str]:
 
 
 def check_merge_fields(template: str) -> str:
-    unknown = sorted(set(merge_fields_in(template)) - KNOWN_FIELDS)
+    unknown = sorted(
+        name
+        for name in set(merge_fields_in(template)) - KNOWN_FIELDS
+        if not CUSTOM_FIELD.match(name)
+    )
     if unknown:
         raise ValueError(
             f"unknown merge field(s) {', '.join(unknown)}; "
-            f"known fields are {', '.join(sorted(KNOWN_FIELDS))}"
+            f"known fields are {', '.join(sorted(KNOWN_FIELDS))} and contact.fields.<name>"
         )
     return template
 

@@ -6,7 +6,24 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sequences.actions import ApplyTagStep, EmailStep
+from sequences.actions import (
+    ApplyTagStep,
+    AppointmentStep,
+    AssignOwnerStep,
+    CreateTaskStep,
+    EmailStep,
+    FaxStep,
+    FulfillmentStep,
+    HttpPostStep,
+    LetterStep,
+    NoteStep,
+    OpportunityStep,
+    OrderStep,
+    RemoveTagStep,
+    SetFieldStep,
+    SmsStep,
+    VoiceStep,
+)
 from sequences.base import Outcome, StepId, TimezoneName
 from sequences.manual import (
     CallStep,
@@ -24,7 +41,21 @@ Step = Annotated[
     | FieldTimerStep
     | EventTimerStep
     | EmailStep
+    | SmsStep
+    | VoiceStep
+    | FaxStep
+    | LetterStep
     | ApplyTagStep
+    | RemoveTagStep
+    | NoteStep
+    | CreateTaskStep
+    | AppointmentStep
+    | SetFieldStep
+    | AssignOwnerStep
+    | OpportunityStep
+    | FulfillmentStep
+    | OrderStep
+    | HttpPostStep
     | CallStep
     | TaskStep
     | ManualEmailStep

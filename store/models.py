@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -80,6 +81,9 @@ class Contact(SQLModel, table=True):
         default=None, foreign_key="company.id", index=True, ondelete="SET NULL"
     )
     fields: dict[str, Any] = _json({})
+    fax: str | None = Field(default=None, max_length=40)
+    mailing_address: dict[str, Any] = _json({})
+    do_not_contact: list[str] = _json([])
     created_at: datetime = _timestamp()
 
     @property
@@ -266,3 +270,112 @@ class ContactEvent(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     data: dict[str, Any] = _json({})
     occurred_at: datetime = _timestamp()
+
+
+class Note(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    kind: str = Field(default="system", max_length=20)
+    body: str
+    created_at: datetime = _timestamp()
+
+
+class Appointment(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    title: str = Field(max_length=300)
+    location: str = Field(default="", max_length=300)
+    starts_at: datetime = _timestamp()
+    ends_at: datetime = _timestamp()
+    created_at: datetime = _timestamp()
+
+
+class Opportunity(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    title: str = Field(max_length=300)
+    stage: str = Field(max_length=100)
+    value: Decimal = Field(default=Decimal(0), max_digits=14, decimal_places=2)
+    status: str = Field(default="open", max_length=20)
+    created_at: datetime = _timestamp()
+
+
+class FulfillmentList(SQLModel, table=True):
+    __tablename__ = "fulfillment_list"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_at: datetime = _timestamp()
+
+
+class FulfillmentEntry(SQLModel, table=True):
+    """A contact on a fulfilment list, with the mailing address as it was when added."""
+
+    __tablename__ = "fulfillment_entry"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    list_id: uuid.UUID = Field(foreign_key="fulfillment_list.id", index=True, ondelete="CASCADE")
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    mailing_address: dict[str, Any] = _json({})
+    item: str = Field(default="", max_length=200)
+    fulfilled_at: datetime | None = _optional_timestamp()
+    created_at: datetime = _timestamp()
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "sales_order"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str | None = Field(default=None, unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    items: list[dict[str, Any]] = _json([])
+    total: Decimal = Field(max_digits=14, decimal_places=2)
+    payment: str = Field(max_length=20)
+    created_at: datetime = _timestamp()
+
+
+class HttpDelivery(SQLModel, table=True):
+    """One HTTP post a sequence made, with the response it got."""
+
+    __tablename__ = "http_delivery"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    effect_key: str = Field(unique=True, max_length=300)
+    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
+    )
+    url: str
+    status_code: int | None = None
+    response_excerpt: str = Field(default="")
+    created_at: datetime = _timestamp()
+
+
+class RoundRobin(SQLModel, table=True):
+    """Whose turn it is in a step's round-robin owner assignment."""
+
+    __tablename__ = "round_robin"
+
+    key: str = Field(primary_key=True, max_length=300)
+    turns: int = 0

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from sequences import Assignee, AssignTo
 from store.models import Company, Contact, Task
 
 
@@ -36,8 +37,19 @@ async def tasks_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq
     return rows.all()
 
 
-async def company_owner(session: AsyncSession, contact: Contact) -> uuid.UUID | None:
-    if contact.company_id is None:
-        return None
-    company = await session.get(Company, contact.company_id)
-    return company.owner_id if company else None
+async def resolve_assignee(
+    session: AsyncSession, contact: Contact, assign_to: AssignTo, enrolled_by: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The user a step's to-do or record goes to; the enrolling user when the role is empty."""
+    assignee: uuid.UUID | None = None
+    match assign_to.who:
+        case Assignee.user:
+            assignee = assign_to.user_id
+        case Assignee.initiating_user:
+            assignee = enrolled_by
+        case Assignee.contact_owner:
+            assignee = contact.owner_id
+        case Assignee.company_owner:
+            company = await session.get(Company, contact.company_id) if contact.company_id else None
+            assignee = company.owner_id if company else None
+    return assignee or enrolled_by

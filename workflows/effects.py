@@ -6,6 +6,7 @@ the work.
 """
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,11 +18,18 @@ with workflow.unsafe.imports_passed_through():
         CreatedTask,
         CreateTaskInput,
         DueTime,
+        HttpPostInput,
+        HttpPostResult,
+        MessageResult,
+        ProcessInput,
         ProjectionUpdate,
         SendEmailInput,
+        SendMessageInput,
         TimerInput,
     )
     from activities.crm import CrmActivities
+    from activities.http import HttpActivities
+    from activities.messaging import MessagingActivities
     from activities.projection import ProjectionActivities
     from activities.tasks import TaskActivities
     from activities.timers import TimerActivities
@@ -37,16 +45,47 @@ PERSISTENT_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
 EFFECT_TIMEOUT = timedelta(seconds=30)
+HTTP_TIMEOUT = timedelta(seconds=60)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 
 
-async def send_email(request: SendEmailInput, step_id: str) -> None:
-    await workflow.execute_activity_method(
-        CrmActivities.send_email,
+async def send_email(request: SendEmailInput, step_id: str) -> MessageResult:
+    return await workflow.execute_activity_method(
+        MessagingActivities.send_email,
         request,
         start_to_close_timeout=EFFECT_TIMEOUT,
         retry_policy=EFFECT_RETRY,
         summary=f"{step_id}: email",
+    )
+
+
+async def send_message(request: SendMessageInput, step_id: str) -> MessageResult:
+    return await workflow.execute_activity_method(
+        MessagingActivities.send_message,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: {request.channel.value}",
+    )
+
+
+async def run_process(request: ProcessInput) -> dict[str, Any]:
+    return await workflow.execute_activity_method(
+        CrmActivities.run_process,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{request.step.id}: {request.step.kind}",
+    )
+
+
+async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
+    return await workflow.execute_activity_method(
+        HttpActivities.http_post,
+        request,
+        start_to_close_timeout=HTTP_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: POST {request.url}",
     )
 
 

@@ -18,17 +18,23 @@ with workflow.unsafe.imports_passed_through():
         CreateTaskInput,
         EnrollmentEventRecord,
         EnrollmentRef,
+        HttpPostInput,
+        ProcessInput,
         ProjectionUpdate,
         SendEmailInput,
+        SendMessageInput,
         TimerInput,
     )
     from sequences import (
         ApplyTagStep,
+        CommunicationStep,
         ConditionStep,
         DelayStep,
         EmailStep,
+        HttpPostStep,
         Outcome,
         PersonStep,
+        ProcessStep,
         Step,
         TimerStep,
         Track,
@@ -229,11 +235,38 @@ class EnrollmentWorkflow:
             effect_key=self._effect_key(track_id, step.id, position),
         )
         if isinstance(step, EmailStep):
-            await effects.send_email(
-                SendEmailInput(ref=ref, subject=step.subject, body=step.body), step.id
+            sent = await effects.send_email(
+                SendEmailInput(ref=ref, subject=step.subject, body=step.body, send_to=step.send_to),
+                step.id,
             )
+            return StepDone(step.then, {"skipped": sent.skipped} if sent.skipped else {})
+        elif isinstance(step, CommunicationStep):
+            subject, body = step.subject_and_body()
+            sent = await effects.send_message(
+                SendMessageInput(
+                    ref=ref, channel=step.channel, subject=subject, body=body, send_to=step.send_to
+                ),
+                step.id,
+            )
+            return StepDone(step.then, {"skipped": sent.skipped} if sent.skipped else {})
         elif isinstance(step, ApplyTagStep):
             await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
+        elif isinstance(step, ProcessStep):
+            done = await effects.run_process(
+                ProcessInput(
+                    ref=ref,
+                    step=step,
+                    sequence_id=self._input.sequence_id,
+                    enrolled_by=self._input.enrolled_by,
+                    now=workflow.now(),
+                )
+            )
+            return StepDone(step.then, done)
+        elif isinstance(step, HttpPostStep):
+            posted = await effects.http_post(
+                HttpPostInput(ref=ref, url=str(step.url), fields=step.fields), step.id
+            )
+            return StepDone(step.then, {"status_code": posted.status_code})
         elif isinstance(step, PersonStep):
             return await self._wait_for_person(step, ref, position)
         elif isinstance(step, WaitForEventStep):

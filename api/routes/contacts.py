@@ -45,7 +45,9 @@ async def _check_references(session: SessionDep, body: ContactCreate) -> None:
 async def create_contact(body: ContactCreate, session: SessionDep, _: CurrentUser) -> ContactRead:
     """Create a contact."""
     await _check_references(session, body)
-    contact = Contact(**body.model_dump())
+    contact = Contact(
+        **{**body.model_dump(), "mailing_address": body.model_dump()["mailing_address"] or {}}
+    )
     session.add(contact)
     await session.flush()
     return await _read(session, contact)
@@ -78,9 +80,11 @@ async def update_contact(
     contact = await _contact_or_404(session, contact_id)
     await _check_references(session, body)
     changes = body.model_dump(exclude_unset=True)
-    for name in ("first_name", "last_name", "fields"):
+    for name in ("first_name", "last_name", "fields", "do_not_contact"):
         if name in changes and changes[name] is None:
             raise Invalid(f"{name}: cannot be null")
+    if "mailing_address" in changes:
+        changes["mailing_address"] = changes["mailing_address"] or {}
     for name, value in changes.items():
         setattr(contact, name, value)
     await session.flush()

@@ -4,7 +4,18 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from sequences import known_timezone
+from sequences import Channel, known_timezone
+
+
+class MailingAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    region: str = Field(default="", max_length=100)
+    postal_code: str = Field(default="", max_length=20)
+    country: str = Field(default="", max_length=100)
 
 
 class ContactCreate(BaseModel):
@@ -20,6 +31,11 @@ class ContactCreate(BaseModel):
     owner_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=200)
+    fax: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()./-]{3,40}$")
+    mailing_address: MailingAddress | None = None
+    do_not_contact: list[Channel] = Field(
+        default_factory=list, description="Channels the contact must not be contacted on."
+    )
 
 
 class ContactUpdate(ContactCreate):
@@ -28,6 +44,7 @@ class ContactUpdate(ContactCreate):
     first_name: str | None = Field(default=None, max_length=100)  # type: ignore[assignment]
     last_name: str | None = Field(default=None, max_length=100)  # type: ignore[assignment]
     fields: dict[str, Any] | None = Field(default=None, max_length=200)  # type: ignore[assignment]
+    do_not_contact: list[Channel] | None = None  # type: ignore[assignment]
 
 
 class ContactRead(BaseModel):
@@ -40,6 +57,9 @@ class ContactRead(BaseModel):
     owner_id: uuid.UUID | None
     company_id: uuid.UUID | None
     fields: dict[str, Any]
+    fax: str | None
+    mailing_address: dict[str, Any]
+    do_not_contact: list[str]
     created_at: datetime
     tags: list[str] = Field(default_factory=list)
 

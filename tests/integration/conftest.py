@@ -108,7 +108,10 @@ def settings(database_url: str, client: Client, task_queue: str) -> Settings:
 async def worker(
     client: Client, sessionmaker: SessionMaker, task_queue: str
 ) -> AsyncIterator[Worker]:
-    async with create_worker(client, sessionmaker, task_queue) as running:
+    async with (
+        httpx.AsyncClient(timeout=5) as http,
+        create_worker(client, sessionmaker, task_queue, http) as running,
+    ):
         yield running
 
 

@@ -64,7 +64,8 @@ async def stack(
     app = create_app(settings)
     key = await make_user_key(sessionmaker, Role.admin)
     async with (
-        create_worker(eager_env.client, sessionmaker, task_queue, year=YEAR),
+        httpx.AsyncClient() as web,
+        create_worker(eager_env.client, sessionmaker, task_queue, web, year=YEAR),
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),

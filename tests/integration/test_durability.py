@@ -16,6 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import ApplyTagInput, EnrollmentRef, SendEmailInput
 from activities.crm import CrmActivities
+from activities.messaging import MessagingActivities
 from settings import Settings
 from store.db import SessionMaker, transaction
 from store.models import AppliedEffect, Contact, ContactTag, Enrollment, Message, Sequence
@@ -100,7 +101,7 @@ async def _enrolled_contact(
 
 async def test_retried_email_activity_sends_once(sessionmaker: SessionMaker) -> None:
     contact, enrollment = await _enrolled_contact(sessionmaker)
-    activities = CrmActivities(sessionmaker)
+    activities = MessagingActivities(sessionmaker)
     ref = EnrollmentRef(
         enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k:main:welcome:0"
     )
@@ -153,6 +154,7 @@ async def test_email_to_contact_without_address_fails_permanently(
     )
     with pytest.raises(ApplicationError, match="has no email address") as raised:
         await ActivityEnvironment().run(
-            CrmActivities(sessionmaker).send_email, SendEmailInput(ref=ref, subject="s", body="b")
+            MessagingActivities(sessionmaker).send_email,
+            SendEmailInput(ref=ref, subject="s", body="b"),
         )
     assert raised.value.non_retryable

@@ -188,7 +188,7 @@ def test_duration_over_ten_years_is_rejected(duration: str) -> None:
 
 def test_unknown_step_kind_is_rejected_listing_allowed_kinds() -> None:
     raw = valid()
-    step(raw, 1)["kind"] = "sms"
+    step(raw, 1)["kind"] = "carrier_pigeon"
 
     error = only_error(raw)
 

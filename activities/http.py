@@ -1,0 +1,74 @@
+"""HTTP post steps: name/value pairs sent to another system, the response recorded."""
+
+import uuid
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import HttpPostInput, HttpPostResult
+from activities.crm import load_contact
+from activities.merging import merge_values
+from sequences.merge import render
+from store.db import SessionMaker, transaction
+from store.models import HttpDelivery
+
+
+class HttpActivities:
+    def __init__(self, sessionmaker: SessionMaker, http: httpx.AsyncClient) -> None:
+        self._sessionmaker = sessionmaker
+        self._http = http
+
+    @activity.defn
+    async def http_post(self, request: HttpPostInput) -> HttpPostResult:
+        """POST the step's fields once per effect key; 4xx fails the step, 5xx and errors retry."""
+        ref = request.ref
+        async with self._sessionmaker() as session:
+            done = await session.scalar(
+                select(HttpDelivery).where(col(HttpDelivery.effect_key) == ref.effect_key)
+            )
+            if done is not None and done.status_code is not None and done.status_code < 500:
+                return HttpPostResult(status_code=done.status_code)
+            contact = await load_contact(session, ref)
+            values = await merge_values(session, contact)
+        form = {name: render(template, values) for name, template in request.fields.items()}
+        try:
+            response = await self._http.post(
+                request.url, data=form, headers={"Idempotency-Key": ref.effect_key}
+            )
+        except httpx.HTTPError as error:
+            raise ApplicationError(f"POST {request.url} failed: {error!r}") from error
+        await self._record(request, contact.id, response)
+        if response.status_code >= 500:
+            raise ApplicationError(f"POST {request.url} answered {response.status_code}; retrying")
+        if response.status_code >= 400:
+            raise ApplicationError(
+                f"POST {request.url} answered {response.status_code}: {response.text[:200]}",
+                non_retryable=True,
+            )
+        return HttpPostResult(status_code=response.status_code)
+
+    async def _record(
+        self, request: HttpPostInput, contact_id: uuid.UUID, response: httpx.Response
+    ) -> None:
+        values = {
+            "id": uuid.uuid4(),
+            "effect_key": request.ref.effect_key,
+            "contact_id": contact_id,
+            "enrollment_id": uuid.UUID(request.ref.enrollment_id),
+            "url": request.url,
+            "status_code": response.status_code,
+            "response_excerpt": response.text[:2000],
+        }
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(
+                insert(HttpDelivery)
+                .values(**values)
+                .on_conflict_do_update(
+                    index_elements=["effect_key"],
+                    set_={k: values[k] for k in ("status_code", "response_excerpt")},
+                )
+            )

@@ -1,0 +1,112 @@
+"""Communications: each is rendered and recorded in the outbox once per effect key.
+
+Delivery through real providers comes later; the outbox row is the record of what was sent to
+whom, and why a message was not sent (the contact opted out of the channel).
+"""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import MessageResult, SendEmailInput, SendMessageInput
+from activities.crm import ContactGone
+from activities.merging import merge_values
+from sequences import Channel, Recipient
+from sequences.merge import render
+from store import contacts, messages
+from store.db import SessionMaker, transaction
+from store.models import Contact, Message, User
+
+# JSONB keeps no key order, so the postal order is spelled out.
+ADDRESS_ORDER = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+def _contact_address(contact: Contact, channel: Channel) -> str | None:
+    match channel:
+        case Channel.email:
+            return contact.email
+        case Channel.sms | Channel.voice:
+            return contact.phone
+        case Channel.fax:
+            return contact.fax
+        case Channel.letter:
+            address = contact.mailing_address
+            return ", ".join(str(address[k]) for k in ADDRESS_ORDER if address.get(k)) or None
+
+
+_ADDRESS_NAMES = {
+    Channel.email: "email address",
+    Channel.sms: "phone number",
+    Channel.voice: "phone number",
+    Channel.fax: "fax number",
+    Channel.letter: "mailing address",
+}
+
+
+class MessagingActivities:
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sessionmaker = sessionmaker
+
+    @activity.defn
+    async def send_email(self, request: SendEmailInput) -> MessageResult:
+        """Render an email and put it in the outbox, once per effect key."""
+        return await self.send_message(
+            SendMessageInput(
+                ref=request.ref,
+                channel=Channel.email,
+                subject=request.subject,
+                body=request.body,
+                send_to=request.send_to,
+            )
+        )
+
+    @activity.defn
+    async def send_message(self, request: SendMessageInput) -> MessageResult:
+        """Render a communication on any channel and put it in the outbox, once per effect key."""
+        ref, channel = request.ref, request.channel
+        async with transaction(self._sessionmaker) as session:
+            contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))
+            if contact is None:
+                raise ContactGone(ref.contact_id)
+            to_contact = request.send_to.who == Recipient.contact
+            if to_contact and channel in contact.do_not_contact:
+                return MessageResult(skipped=f"the contact asked not to be contacted by {channel}")
+            address = await self._address(session, contact, request)
+            values = await merge_values(session, contact)
+            stored = await messages.enqueue_message(
+                session,
+                Message(
+                    effect_key=ref.effect_key,
+                    enrollment_id=uuid.UUID(ref.enrollment_id),
+                    contact_id=contact.id,
+                    channel=channel,
+                    to_address=address,
+                    subject=render(request.subject, values),
+                    body=render(request.body, values),
+                ),
+            )
+        return MessageResult(message_id=str(stored.id), to_address=stored.to_address)
+
+    async def _address(
+        self, session: AsyncSession, contact: Contact, request: SendMessageInput
+    ) -> str:
+        send_to = request.send_to
+        match send_to.who:
+            case Recipient.contact:
+                address = _contact_address(contact, request.channel)
+                whose = f"contact {contact.id}"
+            case Recipient.address:
+                address, whose = send_to.address, "the step"
+            case Recipient.owner | Recipient.user:
+                user_id = contact.owner_id if send_to.who == Recipient.owner else send_to.user_id
+                user = await session.get(User, user_id) if user_id else None
+                address = user.email if user else None
+                whose = f"the {send_to.who.value} of contact {contact.id}"
+        if not address:
+            raise ApplicationError(
+                f"{whose} has no {_ADDRESS_NAMES[request.channel]}",
+                non_retryable=True,
+            )
+        return address

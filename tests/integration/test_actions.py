@@ -1,0 +1,282 @@
+"""Communications on every channel and the CRM processes, run on the real server; HTTP posts go
+to a real server on loopback."""
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from store.db import SessionMaker
+from store.models import (
+    Appointment,
+    FulfillmentEntry,
+    HttpDelivery,
+    Note,
+    Opportunity,
+    Order,
+    Role,
+    User,
+)
+from tests.integration.helpers import (
+    enroll,
+    enrollment_status,
+    get_json,
+    new_contact,
+    published_sequence,
+)
+
+
+def _track(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {"tracks": [{"id": "main", "steps": list(steps)}]}
+
+
+async def _run(
+    admin: httpx.AsyncClient, *steps: dict[str, Any], **contact: Any
+) -> tuple[str, dict[str, Any]]:
+    sequence_id = await published_sequence(admin, _track(*steps))
+    contact_id = await new_contact(admin, **contact)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    return contact_id, await enrollment_status(admin, enrollment["id"], "completed")
+
+
+def _details(done: dict[str, Any]) -> dict[str, Any]:
+    return {e["step_id"]: e["detail"] for e in done["events"] if e["kind"] == "step_completed"}
+
+
+async def _owner(sessionmaker: SessionMaker, name: str) -> uuid.UUID:
+    async with sessionmaker() as session, session.begin():
+        user = User(email=f"{name.lower()}-{uuid.uuid4()}@example.com", name=name, role=Role.rep)
+        session.add(user)
+    return user.id
+
+
+ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+
+async def test_every_channel_reaches_the_outbox_with_merge_fields(
+    admin: httpx.AsyncClient, worker: object, sessionmaker: SessionMaker
+) -> None:
+    owner = await _owner(sessionmaker, "Olive")
+    contact_id, _ = await _run(
+        admin,
+        {"id": "sms", "kind": "sms", "text": "Hi {{ contact.first_name }}, {{ owner.name }} here"},
+        {"id": "voice", "kind": "voice", "script": "Hello {{ contact.full_name }}"},
+        {"id": "fax", "kind": "fax", "cover": "Offer", "body": "Plan: {{ contact.fields.plan }}"},
+        {"id": "letter", "kind": "letter", "body": "Dear {{ contact.first_name }}"},
+        {
+            "id": "tell-owner",
+            "kind": "email",
+            "subject": "{{ contact.full_name }} finished the series",
+            "body": "Call them.",
+            "send_to": {"who": "owner"},
+        },
+        phone="+1 555 0100",
+        fax="+1 555 0199",
+        mailing_address=ADDRESS,
+        owner_id=str(owner),
+        fields={"plan": "Gold"},
+    )
+    messages = await get_json(admin, f"/contacts/{contact_id}/messages")
+    sent = {(m["channel"], m["to_address"], m["subject"], m["body"]) for m in messages}
+    assert ("sms", "+1 555 0100", "", "Hi Ada, Olive here") in sent
+    assert ("voice", "+1 555 0100", "", "Hello Ada Lovelace") in sent
+    assert ("fax", "+1 555 0199", "Offer", "Plan: Gold") in sent
+    assert ("letter", "1 Main St, Springfield, 12345, US", "", "Dear Ada") in sent
+    [to_owner] = [m for m in messages if m["channel"] == "email"]
+    assert to_owner["to_address"].startswith("olive-")
+    assert to_owner["subject"] == "Ada Lovelace finished the series"
+
+
+async def test_do_not_contact_skips_the_channel_and_says_why(
+    admin: httpx.AsyncClient, worker: object
+) -> None:
+    contact_id, done = await _run(
+        admin,
+        {"id": "text", "kind": "sms", "text": "Sale!"},
+        {"id": "mail", "kind": "email", "subject": "Sale", "body": "Sale!"},
+        phone="+1 555 0100",
+        do_not_contact=["sms"],
+    )
+    assert _details(done)["text"] == {"skipped": "the contact asked not to be contacted by sms"}
+    assert [m["channel"] for m in await get_json(admin, f"/contacts/{contact_id}/messages")] == [
+        "email"
+    ]
+
+
+async def test_a_contact_without_a_phone_fails_the_sms_step_with_the_reason(
+    admin: httpx.AsyncClient, worker: object
+) -> None:
+    sequence_id = await published_sequence(
+        admin, _track({"id": "text", "kind": "sms", "text": "Hi"})
+    )
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"] == f"step 'text': contact {contact_id} has no phone number"
+
+
+async def test_processes_write_the_contacts_records_once(
+    admin: httpx.AsyncClient, worker: object, sessionmaker: SessionMaker
+) -> None:
+    reps = [await _owner(sessionmaker, "Rep A"), await _owner(sessionmaker, "Rep B")]
+    steps: list[dict[str, Any]] = [
+        {"id": "tag", "kind": "apply_tag", "tag": "lead"},
+        {"id": "untag", "kind": "remove_tag", "tag": "cold"},
+        {"id": "note", "kind": "note", "body": "Entered the {{ contact.fields.plan }} series"},
+        {"id": "owner", "kind": "assign_owner", "round_robin": [str(r) for r in reps]},
+        {
+            "id": "todo",
+            "kind": "create_task",
+            "title": "Prepare a quote for {{ contact.first_name }}",
+        },
+        {
+            "id": "meet",
+            "kind": "appointment",
+            "title": "Demo",
+            "starts_in": "P2D",
+            "duration": "PT30M",
+        },
+        {"id": "plan", "kind": "set_field", "field": "plan", "value": "Platinum"},
+        {"id": "name", "kind": "set_field", "field": "first_name", "value": "Augusta"},
+        {
+            "id": "deal",
+            "kind": "opportunity",
+            "title": "{{ contact.full_name }} upgrade",
+            "stage": "qualified",
+            "value": "1200.50",
+        },
+        {"id": "gift", "kind": "fulfillment", "list_name": "Welcome mugs"},
+        {
+            "id": "buy",
+            "kind": "order",
+            "items": [{"name": "Seat", "quantity": 3, "unit_price": "10.25"}],
+            "payment": "autocharge",
+        },
+    ]
+    sequence_id = await published_sequence(admin, _track(*steps))
+    first = await new_contact(admin, fields={"plan": "Gold"}, mailing_address=ADDRESS)
+    second = await new_contact(admin, email="second@example.com")
+    await admin.post(f"/contacts/{first}/tags", json={"tag": "cold"})
+    done = await enrollment_status(
+        admin, (await enroll(admin, sequence_id, first))["id"], "completed"
+    )
+    await enrollment_status(admin, (await enroll(admin, sequence_id, second))["id"], "completed")
+
+    contact = await get_json(admin, f"/contacts/{first}")
+    assert contact["tags"] == ["lead"]
+    assert contact["first_name"] == "Augusta"
+    assert contact["fields"] == {"plan": "Platinum"}
+    owners = [contact["owner_id"], (await get_json(admin, f"/contacts/{second}"))["owner_id"]]
+    assert sorted(owners) == sorted(str(r) for r in reps), (
+        "round robin dealt one contact to each rep"
+    )
+    [task] = await get_json(admin, f"/contacts/{first}/tasks")
+    assert (task["title"], task["status"]) == ("Prepare a quote for Ada", "open")
+    assert _details(done)["buy"] == {"total": "30.75", "payment": "autocharge"}
+
+    cid = uuid.UUID(first)
+    async with sessionmaker() as session:
+        [note] = (await session.scalars(select(Note).where(col(Note.contact_id) == cid))).all()
+        assert note.body.endswith("UTC: Entered the Gold series")
+        [appointment] = (
+            await session.scalars(select(Appointment).where(col(Appointment.contact_id) == cid))
+        ).all()
+        assert appointment.ends_at - appointment.starts_at == timedelta(minutes=30)
+        [deal] = (
+            await session.scalars(select(Opportunity).where(col(Opportunity.contact_id) == cid))
+        ).all()
+        assert (deal.title, deal.stage, str(deal.value)) == (
+            "Augusta Lovelace upgrade",
+            "qualified",
+            "1200.50",
+        )
+        [entry] = (
+            await session.scalars(
+                select(FulfillmentEntry).where(col(FulfillmentEntry.contact_id) == cid)
+            )
+        ).all()
+        assert entry.mailing_address["city"] == "Springfield"
+        [order] = (await session.scalars(select(Order).where(col(Order.contact_id) == cid))).all()
+        assert (str(order.total), order.payment, order.items[0]["quantity"]) == (
+            "30.75",
+            "autocharge",
+            3,
+        )
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+    status: int
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = parse_qs(self.rfile.read(length).decode())
+        self.received.append({"form": body, "key": self.headers.get("Idempotency-Key")})
+        self.send_response(self.status)
+        self.end_headers()
+        self.wfile.write(json.dumps({"ok": self.status < 400}).encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
+    handler = type("Handler", (_Receiver,), {"received": [], "status": 200})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+
+
+async def test_http_post_sends_the_fields_and_records_the_response(
+    admin: httpx.AsyncClient,
+    worker: object,
+    sessionmaker: SessionMaker,
+    receiver: tuple[str, type[_Receiver]],
+) -> None:
+    url, handler = receiver
+    step = {
+        "id": "crm",
+        "kind": "http_post",
+        "url": url,
+        "fields": {"email": "{{ contact.email }}", "source": "sequence"},
+    }
+    contact_id, done = await _run(admin, step)
+
+    [request] = handler.received
+    assert request["form"] == {"email": ["ada@example.com"], "source": ["sequence"]}
+    assert request["key"].endswith(":main:crm:0")
+    assert _details(done)["crm"] == {"status_code": 200}
+    async with sessionmaker() as session:
+        [delivery] = (
+            await session.scalars(
+                select(HttpDelivery).where(col(HttpDelivery.contact_id) == uuid.UUID(contact_id))
+            )
+        ).all()
+    assert (delivery.status_code, delivery.response_excerpt) == (200, '{"ok": true}')
+
+
+async def test_http_post_answered_with_4xx_fails_the_step_without_retrying(
+    admin: httpx.AsyncClient, worker: object, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    url, handler = receiver
+    handler.status = 422
+    sequence_id = await published_sequence(
+        admin, _track({"id": "crm", "kind": "http_post", "url": url})
+    )
+    enrollment = await enroll(admin, sequence_id, await new_contact(admin))
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"] == f"step 'crm': POST {url} answered 422: {{\"ok\": false}}"
+    assert len(handler.received) == 1
