@@ -29,6 +29,7 @@ async def write_projection(
     changing = {
         key: values[key]
         for key in (
+            "version",
             "status",
             "current_step",
             "outcome",
@@ -123,6 +124,16 @@ async def running_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> S
     rows = await session.scalars(
         select(Enrollment).where(
             col(Enrollment.contact_id) == contact_id,
+            col(Enrollment.status) != EnrollmentStatus.completed,
+        )
+    )
+    return rows.all()
+
+
+async def running_in_sequence(session: AsyncSession, sequence_id: uuid.UUID) -> Seq[Enrollment]:
+    rows = await session.scalars(
+        select(Enrollment).where(
+            col(Enrollment.sequence_id) == sequence_id,
             col(Enrollment.status) != EnrollmentStatus.completed,
         )
     )

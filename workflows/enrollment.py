@@ -47,11 +47,14 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentState,
+        MigrateRequest,
         ReceivedEvent,
         Status,
         StopRequest,
         TaskOutcome,
         TrackState,
+        migrated_state,
+        missing_positions,
     )
 
 # The latest contact events an enrollment remembers for its event waits.
@@ -83,6 +86,7 @@ class EnrollmentWorkflow:
         self._draining = False
         self._steps_run = 0
         self._search_attributes: dict[str, Any] = {}
+        self._migration: MigrateRequest | None = None
 
     @workflow.run
     async def run(self, input: EnrollmentInput) -> EnrollmentResult:
@@ -102,6 +106,7 @@ class EnrollmentWorkflow:
             lambda: (
                 all(task.done() for task in tracks)
                 or workflow.info().is_continue_as_new_suggested()
+                or self._migration is not None
             )
         )
         if not all(task.done() for task in tracks):
@@ -113,11 +118,14 @@ class EnrollmentWorkflow:
             self._state.status = Status.completed
             self._state.outcome = self._state.outcome or Outcome.neutral
             self._publish("completed", detail={"outcome": self._state.outcome})
+        next_input = input.model_copy(update={"state": self._state})
+        if not ended and self._migration is not None:
+            next_input = self._migrated_input(self._migration)
         self._tracks_done = True
         await projector
         await workflow.wait_condition(workflow.all_handlers_finished)
         if not ended:
-            workflow.continue_as_new(input.model_copy(update={"state": self._state}))
+            workflow.continue_as_new(next_input)
         return EnrollmentResult(status=self._state.status, steps_run=self._steps_run)
 
     @workflow.signal
@@ -158,6 +166,31 @@ class EnrollmentWorkflow:
                 self._end_all_tracks(rule.outcome)
                 self._publish("exited", detail={"event": signal.event, "name": signal.name})
                 return
+
+    @workflow.update
+    def migrate(self, request: MigrateRequest) -> int:
+        """Move to another version of the sequence, keeping each track's position by step id."""
+        self._migration = request
+        return request.version
+
+    @migrate.validator
+    def _check_migration(self, request: MigrateRequest) -> None:
+        missing = missing_positions(self._state, request.definition)
+        if missing:
+            raise ValueError(f"version {request.version} has no step for {', '.join(missing)}")
+        if self._state.status == Status.completed or self._migration is not None:
+            raise ValueError("the enrollment is finishing or already migrating")
+
+    def _migrated_input(self, request: MigrateRequest) -> EnrollmentInput:
+        """The next run's input under the new version; the move is recorded and shown at once."""
+        previous = self._input.version
+        self._input = self._input.model_copy(
+            update={"version": request.version, "definition": request.definition}
+        )
+        self._state = migrated_state(self._state, request.definition)
+        workflow.upsert_search_attributes([sa.SEQUENCE_VERSION.value_set(request.version)])
+        self._publish("migrated", detail={"from_version": previous, "to_version": request.version})
+        return self._input.model_copy(update={"state": self._state})
 
     @workflow.query
     def state(self) -> EnrollmentState:

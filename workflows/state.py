@@ -78,6 +78,29 @@ class StopRequest(BaseModel):
     reason: str = ""
 
 
+class MigrateRequest(BaseModel):
+    version: int
+    definition: SequenceDefinition
+
+
+def missing_positions(state: EnrollmentState, definition: SequenceDefinition) -> list[str]:
+    """Where the enrollment stands that the other definition has no step for, as track/step."""
+    steps = {track.id: {step.id for step in track.steps} for track in definition.tracks}
+    return [
+        f"{track_id}/{position.step_id}"
+        for track_id, position in state.tracks.items()
+        if position.step_id is not None and position.step_id not in steps.get(track_id, set())
+    ]
+
+
+def migrated_state(state: EnrollmentState, definition: SequenceDefinition) -> EnrollmentState:
+    """The same positions under the other definition; its new tracks start at their first step."""
+    tracks = dict(state.tracks)
+    for track in definition.tracks:
+        tracks.setdefault(track.id, TrackState(step_id=track.steps[0].id))
+    return state.model_copy(update={"tracks": tracks})
+
+
 class TaskOutcome(BaseModel):
     task_id: str
     result: str

@@ -3,7 +3,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentUser, Designer, SessionDep
+from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.common import Limit, Offset
 from api.schemas.sequences import (
@@ -13,9 +13,10 @@ from api.schemas.sequences import (
     VersionRead,
     VersionSummary,
 )
+from api.services.migration import migrate_to_latest
 from sequences import DefinitionError, parse_definition
 from store import sequences
-from store.models import Sequence, utcnow
+from store.models import Sequence, SequenceStatus, utcnow
 
 router = APIRouter(prefix="/sequences", tags=["sequences"])
 
@@ -110,3 +111,26 @@ async def get_version(
     if found is None:
         raise NotFound(f"sequence {sequence_id} has no version {version}")
     return VersionRead.model_validate(found, from_attributes=True)
+
+
+@router.post("/{sequence_id}/migrate")
+async def migrate_enrollments(
+    sequence_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: Designer
+) -> dict[str, Any]:
+    """Move running enrollments to the newest version, keeping their positions by step id."""
+    sequence = await _sequence_or_404(session, sequence_id, for_update=True)
+    return await migrate_to_latest(session, temporal, sequence)
+
+
+@router.post("/{sequence_id}/archive")
+async def archive_sequence(
+    sequence_id: uuid.UUID, session: SessionDep, _: Designer
+) -> SequenceRead:
+    """Stop new enrollments; running ones go on. Publishing again reopens it."""
+    sequence = await _sequence_or_404(session, sequence_id, for_update=True)
+    if sequence.status == SequenceStatus.archived:
+        raise Conflict(f"sequence {sequence_id} is already archived")
+    sequence.status = SequenceStatus.archived
+    sequence.updated_at = utcnow()
+    await session.flush()
+    return await _read(session, sequence)

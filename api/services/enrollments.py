@@ -40,6 +40,8 @@ async def enroll(
     user: User,
     event_date: date | None = None,
 ) -> list[EnrollResult]:
+    if sequence.status == SequenceStatus.archived:
+        raise Conflict(f"sequence {sequence.id} is archived; publish it again to enroll contacts")
     if sequence.status != SequenceStatus.published or sequence.latest_version is None:
         raise Conflict(
             f"sequence {sequence.id} is not published; publish it before enrolling contacts"
