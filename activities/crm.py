@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ApplyTagInput, ApplyTagResult, EnrollmentRef, ProcessInput
 from activities.merging import merge_values
-from sequences import AssignTo
+from sequences import CONTACT_ATTRIBUTES, AssignTo
 from sequences.actions import (
     ApplyTagStep,
     AppointmentStep,
@@ -37,9 +37,6 @@ from store.models import (
 )
 
 Owned = TypeVar("Owned", Note, Appointment, Opportunity, FulfillmentEntry, Order)
-
-# Contact attributes a set_field step may change; anything else is a custom field.
-ATTRIBUTES = ("email", "phone", "fax", "first_name", "last_name", "timezone")
 
 
 class ContactGone(ApplicationError):
@@ -213,7 +210,7 @@ class _Process:
         value = step.value
         if isinstance(value, str):
             value = await self._render(value)
-        if step.field in ATTRIBUTES:
+        if step.field in CONTACT_ATTRIBUTES:
             setattr(self.contact, step.field, None if value is None else str(value))
         else:
             # A new dict so the ORM sees the JSONB column change.

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import ConditionInput, CreatedTask, CreateTaskInput
 from activities.crm import ContactGone
 from activities.merging import merge_values
-from sequences import FieldCompare, FieldOp, HasTag
+from sequences import CONTACT_ATTRIBUTES, FieldCompare, FieldOp, HasTag
 from sequences.merge import render
 from store import contacts, tasks
 from store.db import SessionMaker, transaction
@@ -45,6 +45,11 @@ class TaskActivities:
                     assigned_to=assignee,
                     due_at=request.now + step.due_in,
                     allowed_results=list(step.RESULTS),
+                    opportunity_id=(
+                        await tasks.latest_open_opportunity(session, contact.id)
+                        if step.regarding_opportunity
+                        else None
+                    ),
                 ),
             )
         return CreatedTask(
@@ -63,11 +68,8 @@ class TaskActivities:
         return _compare(_field_value(contact, request.check.field), request.check)
 
 
-_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "timezone")
-
-
 def _field_value(contact: Contact, field: str) -> Any:
-    if field in _ATTRIBUTES:
+    if field in CONTACT_ATTRIBUTES:
         return getattr(contact, field) or None
     return contact.fields.get(field.removeprefix("fields."))
 

@@ -11,7 +11,15 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api.deps import AppState
 from api.errors import install_error_handler
-from api.routes import contacts, enrollments, events, health, sequences, tasks
+from api.routes import (
+    contacts,
+    custom_fields,
+    enrollments,
+    events,
+    health,
+    sequences,
+    tasks,
+)
 from settings import Settings, get_settings
 from store.db import create_engine, create_sessionmaker
 from workflows.client import connect
@@ -39,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handler(app)
-    for module in (health, contacts, sequences, enrollments, tasks, events):
+    for module in (health, contacts, custom_fields, sequences, enrollments, tasks, events):
         app.include_router(module.router)
 
     # The docs page's assets are served from the package, so it works with no internet access.

@@ -11,6 +11,7 @@ from sequences.actions import (
     SendTo,
 )
 from sequences.base import Outcome, StepBase, Transition, known_timezone
+from sequences.fields import CONTACT_ATTRIBUTES, FieldType, value_fits
 from sequences.manual import (
     Assignee,
     AssignTo,
@@ -40,6 +41,7 @@ from sequences.timers import (
 from sequences.validation import DefinitionError, parse_definition
 
 __all__ = [
+    "CONTACT_ATTRIBUTES",
     "MAX_DELAY",
     "ApplyTagStep",
     "AssignTo",
@@ -59,6 +61,7 @@ __all__ = [
     "FieldCompare",
     "FieldOp",
     "FieldTimerStep",
+    "FieldType",
     "HasTag",
     "HttpPostStep",
     "IfPast",
@@ -81,4 +84,5 @@ __all__ = [
     "WaitForEventStep",
     "known_timezone",
     "parse_definition",
+    "value_fits",
 ]

@@ -1,9 +1,11 @@
 """Whole-definition checks and error messages that name the step and field at fault."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from sequences.fields import field_problems
 from sequences.models import SequenceDefinition, Track
 
 
@@ -15,7 +17,10 @@ class DefinitionError(ValueError):
         super().__init__("; ".join(f"{e['where']}: {e['message']}" for e in errors))
 
 
-def parse_definition(raw: Any) -> SequenceDefinition:
+def parse_definition(
+    raw: Any, custom_fields: Mapping[str, str] | None = None
+) -> SequenceDefinition:
+    """Validate a definition; with `custom_fields` (name: type) also check the fields it uses."""
     try:
         definition = SequenceDefinition.model_validate(raw)
     except ValidationError as exc:
@@ -26,6 +31,13 @@ def parse_definition(raw: Any) -> SequenceDefinition:
             problem
             for t, track in enumerate(definition.tracks)
             for problem in _flow_problems(t, track)
+        ]
+    if not problems and custom_fields is not None:
+        problems = [
+            _problem(f"step {step.id!r} (tracks[{t}].steps[{i}])", field, message)
+            for t, track in enumerate(definition.tracks)
+            for i, step in enumerate(track.steps)
+            for field, message in field_problems(step, custom_fields)
         ]
     if problems:
         raise DefinitionError(problems)

@@ -250,6 +250,9 @@ class Task(SQLModel, table=True):
     assigned_to: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     due_at: datetime | None = _optional_timestamp()
     allowed_results: list[str] = _json([])
+    opportunity_id: uuid.UUID | None = Field(
+        default=None, foreign_key="opportunity.id", ondelete="SET NULL"
+    )
     status: TaskStatus = Field(default=TaskStatus.open, max_length=20)
     result: str | None = Field(default=None, max_length=50)
     notes: str = Field(default="")
@@ -379,3 +382,14 @@ class RoundRobin(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=300)
     turns: int = 0
+
+
+class CustomField(SQLModel, table=True):
+    """A custom contact field, declared so sequences can be checked against its type."""
+
+    __tablename__ = "custom_field"
+
+    name: str = Field(primary_key=True, max_length=64)
+    type: str = Field(max_length=20)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = _timestamp()

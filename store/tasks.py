@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from sequences import Assignee, AssignTo
-from store.models import Company, Contact, Task
+from store.models import Company, Contact, Opportunity, Task
 
 
 async def create_task(session: AsyncSession, task: Task) -> Task:
@@ -53,3 +53,12 @@ async def resolve_assignee(
             company = await session.get(Company, contact.company_id) if contact.company_id else None
             assignee = company.owner_id if company else None
     return assignee or enrolled_by
+
+
+async def latest_open_opportunity(session: AsyncSession, contact_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(
+        select(col(Opportunity.id))
+        .where(col(Opportunity.contact_id) == contact_id, col(Opportunity.status) == "open")
+        .order_by(col(Opportunity.created_at).desc())
+        .limit(1)
+    )

@@ -64,3 +64,10 @@ async def create_admin(
             return await issue_api_key(session, admin.id)
     finally:
         await engine.dispose()
+
+
+async def unknown_user_ids(session: AsyncSession, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not user_ids:
+        return set()
+    found = await session.scalars(select(col(User.id)).where(col(User.id).in_(user_ids)))
+    return user_ids - set(found)

@@ -15,8 +15,8 @@ from api.schemas.contacts import (
 from api.schemas.enrollments import EnrollmentRead
 from api.schemas.events import TagBody
 from api.services.contact_events import fan_out
-from sequences import EventType
-from store import contacts, enrollments, messages, users
+from sequences import EventType, value_fits
+from store import contacts, custom_fields, enrollments, messages, users
 from store.models import Company, Contact
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -39,6 +39,11 @@ async def _check_references(session: SessionDep, body: ContactCreate) -> None:
         raise Invalid(f"owner_id: no user {body.owner_id}")
     if body.company_id and await session.get(Company, body.company_id) is None:
         raise Invalid(f"company_id: no company {body.company_id}")
+    types = await custom_fields.field_types(session) if body.fields else {}
+    for name, value in (body.fields or {}).items():
+        kind = types.get(name)
+        if kind and value is not None and not value_fits(kind, value):
+            raise Invalid(f"fields.{name}: {value!r} is not a {kind}")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -15,18 +16,38 @@ from api.schemas.sequences import (
 )
 from api.services.migration import migrate_to_latest
 from sequences import DefinitionError, parse_definition
-from store import sequences
+from store import custom_fields, sequences, users
 from store.models import Sequence, SequenceStatus, utcnow
 
 router = APIRouter(prefix="/sequences", tags=["sequences"])
 
 
-def _validated(definition: dict[str, Any]) -> dict[str, Any]:
+async def _validated(session: SessionDep, definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition checked as a whole, against the declared custom fields and the users."""
     try:
-        parsed = parse_definition(definition)
+        parsed = parse_definition(definition, await custom_fields.field_types(session))
     except DefinitionError as error:
         raise Invalid(f"invalid sequence: {error}", errors=error.errors) from None
-    return parsed.model_dump(mode="json")
+    dumped = parsed.model_dump(mode="json")
+    unknown = await users.unknown_user_ids(session, set(_user_ids(dumped)))
+    if unknown:
+        raise Invalid(f"invalid sequence: no user {', '.join(sorted(map(str, unknown)))}")
+    return dumped
+
+
+def _user_ids(node: Any) -> Iterator[uuid.UUID]:
+    """Every user a step names: assignees, notified users, round-robin owners."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "user_id" and value:
+                yield uuid.UUID(value)
+            elif key == "round_robin":
+                yield from (uuid.UUID(v) for v in value)
+            else:
+                yield from _user_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _user_ids(item)
 
 
 async def _sequence_or_404(
@@ -51,7 +72,9 @@ async def _read(session: SessionDep, sequence: Sequence) -> SequenceRead:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_sequence(body: SequenceWrite, session: SessionDep, user: Designer) -> SequenceRead:
     """Create a sequence as a draft."""
-    sequence = Sequence(name=body.name, definition=_validated(body.definition), created_by=user.id)
+    sequence = Sequence(
+        name=body.name, definition=await _validated(session, body.definition), created_by=user.id
+    )
     session.add(sequence)
     await session.flush()
     return await _read(session, sequence)
@@ -79,7 +102,7 @@ async def update_sequence(
     """Edit the draft; published versions and running enrollments are untouched."""
     sequence = await _sequence_or_404(session, sequence_id, for_update=True)
     sequence.name = body.name
-    sequence.definition = _validated(body.definition)
+    sequence.definition = await _validated(session, body.definition)
     sequence.updated_at = utcnow()
     await session.flush()
     return await _read(session, sequence)

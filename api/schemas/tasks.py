@@ -17,6 +17,7 @@ class TaskRead(BaseModel):
     assigned_to: uuid.UUID | None
     due_at: datetime | None
     allowed_results: list[str]
+    opportunity_id: uuid.UUID | None
     status: TaskStatus
     result: str | None
     notes: str

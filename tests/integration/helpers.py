@@ -80,3 +80,8 @@ async def enroll(http: httpx.AsyncClient, sequence_id: str, contact_id: str) -> 
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def declare_field(http: httpx.AsyncClient, name: str, kind: str) -> None:
+    response = await http.post("/custom-fields", json={"name": name, "type": kind})
+    assert response.status_code == 201, response.text

@@ -27,6 +27,7 @@ from store.models import (
     User,
 )
 from tests.integration.helpers import (
+    declare_field,
     enroll,
     enrollment_status,
     get_json,
@@ -66,6 +67,7 @@ async def test_every_channel_reaches_the_outbox_with_merge_fields(
     admin: httpx.AsyncClient, worker: object, sessionmaker: SessionMaker
 ) -> None:
     owner = await _owner(sessionmaker, "Olive")
+    await declare_field(admin, "plan", "text")
     contact_id, _ = await _run(
         admin,
         {"id": "sms", "kind": "sms", "text": "Hi {{ contact.first_name }}, {{ owner.name }} here"},
@@ -128,6 +130,7 @@ async def test_processes_write_the_contacts_records_once(
     admin: httpx.AsyncClient, worker: object, sessionmaker: SessionMaker
 ) -> None:
     reps = [await _owner(sessionmaker, "Rep A"), await _owner(sessionmaker, "Rep B")]
+    await declare_field(admin, "plan", "text")
     steps: list[dict[str, Any]] = [
         {"id": "tag", "kind": "apply_tag", "tag": "lead"},
         {"id": "untag", "kind": "remove_tag", "tag": "cold"},

@@ -21,6 +21,7 @@ from store.db import SessionMaker
 from store.models import Role
 from tests.integration.conftest import make_user_key
 from tests.integration.helpers import (
+    declare_field,
     enroll,
     enrollment_status,
     eventually,
@@ -108,6 +109,7 @@ async def test_a_yearly_field_timer_fires_every_year_across_runs(
             }
         ]
     }
+    await declare_field(http, "birthday", "date")
     sequence_id = await published_sequence(http, definition)
     contact_id = await new_contact(
         http, timezone="Europe/Berlin", fields={"birthday": first.date().isoformat()}

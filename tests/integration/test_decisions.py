@@ -9,6 +9,7 @@ from store.db import SessionMaker
 from store.models import Role
 from tests.integration.conftest import make_user_key
 from tests.integration.helpers import (
+    declare_field,
     enroll,
     enrollment_status,
     eventually,
@@ -181,10 +182,11 @@ async def test_condition_branches_on_tags_and_fields(
         },
         _tag("big-path"),
     )
+    await declare_field(admin, "seats", "number")
     sequence_id = await published_sequence(admin, definition)
     vip = await new_contact(admin, email="vip@example.com")
     await admin.post(f"/contacts/{vip}/tags", json={"tag": "vip"})
-    big = await new_contact(admin, email="big@example.com", fields={"seats": "120"})
+    big = await new_contact(admin, email="big@example.com", fields={"seats": 120})
     small = await new_contact(admin, email="small@example.com", fields={"seats": 3})
 
     outcomes = {}

@@ -9,6 +9,7 @@ import httpx
 from temporalio.worker import Worker
 
 from tests.integration.helpers import (
+    declare_field,
     enroll,
     enrollment_status,
     get_json,
@@ -96,6 +97,7 @@ async def test_a_past_date_is_skipped_or_runs_now_as_the_step_says(
 async def test_field_timer_fires_on_the_contacts_date(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:
+    await declare_field(admin, "renewal", "date")
     on, at, due = _soon(3)
     timer = {"id": "t", "kind": "field_timer", "field": "renewal", "at": at.isoformat()}
     enrollment = await _run(admin, timer, fields={"renewal": on.isoformat()})
@@ -107,8 +109,9 @@ async def test_field_timer_fires_on_the_contacts_date(
 async def test_field_timer_without_the_field_is_skipped_with_the_reason(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:
+    await declare_field(admin, "renewal", "date")
     timer = {"id": "t", "kind": "field_timer", "field": "renewal"}
-    enrollment = await _run(admin, timer, fields={"renewal": "not a date"})
+    enrollment = await _run(admin, timer, fields={"plan": "Gold"})
     done = await enrollment_status(admin, enrollment["id"], "completed")
     assert _timer_event(done, "t")["detail"] == {
         "skipped": "the contact has no date in field 'renewal'"
