@@ -5,11 +5,16 @@ emptied. Each test gets empty tables, its own task queue and, where it asks, a w
 API client with an admin key.
 """
 
+import json
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -138,3 +143,31 @@ async def admin(api: httpx.AsyncClient, sessionmaker: SessionMaker) -> httpx.Asy
     """The API client, authenticated as an admin."""
     api.headers["Authorization"] = f"Bearer {await make_user_key(sessionmaker, Role.admin)}"
     return api
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+    status: int
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = parse_qs(self.rfile.read(length).decode())
+        self.received.append({"form": body, "key": self.headers.get("Idempotency-Key")})
+        self.send_response(self.status)
+        self.end_headers()
+        self.wfile.write(json.dumps({"ok": self.status < 400}).encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    """A real HTTP server on loopback that records the posts it receives."""
+    handler = type("Handler", (Receiver,), {"received": [], "status": 200})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()

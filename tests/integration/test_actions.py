@@ -1,17 +1,11 @@
 """Communications on every channel and the CRM processes, run on the real server; HTTP posts go
 to a real server on loopback."""
 
-import json
-import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -26,6 +20,7 @@ from store.models import (
     Role,
     User,
 )
+from tests.integration.conftest import Receiver
 from tests.integration.helpers import (
     declare_field,
     enroll,
@@ -216,40 +211,13 @@ async def test_processes_write_the_contacts_records_once(
         )
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]]
-    status: int
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        body = parse_qs(self.rfile.read(length).decode())
-        self.received.append({"form": body, "key": self.headers.get("Idempotency-Key")})
-        self.send_response(self.status)
-        self.end_headers()
-        self.wfile.write(json.dumps({"ok": self.status < 400}).encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
-    handler = type("Handler", (_Receiver,), {"received": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
-
-
 async def test_http_post_sends_the_fields_and_records_the_response(
     admin: httpx.AsyncClient,
     worker: object,
     sessionmaker: SessionMaker,
-    receiver: tuple[str, type[_Receiver]],
+    http_receiver: tuple[str, type[Receiver]],
 ) -> None:
-    url, handler = receiver
+    url, handler = http_receiver
     step = {
         "id": "crm",
         "kind": "http_post",
@@ -272,9 +240,9 @@ async def test_http_post_sends_the_fields_and_records_the_response(
 
 
 async def test_http_post_answered_with_4xx_fails_the_step_without_retrying(
-    admin: httpx.AsyncClient, worker: object, receiver: tuple[str, type[_Receiver]]
+    admin: httpx.AsyncClient, worker: object, http_receiver: tuple[str, type[Receiver]]
 ) -> None:
-    url, handler = receiver
+    url, handler = http_receiver
     handler.status = 422
     sequence_id = await published_sequence(
         admin, _track({"id": "crm", "kind": "http_post", "url": url})

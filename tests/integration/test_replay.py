@@ -7,6 +7,7 @@ histories after a deliberate, patched change: `make histories`, then commit test
 import json
 import os
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,13 @@ import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer, Worker
 
+from tests.integration.conftest import Receiver
 from tests.integration.helpers import (
+    declare_field,
+    enroll,
     enrollment_status,
+    eventually,
+    get_json,
     new_contact,
     published_sequence,
     welcome_series,
@@ -25,10 +31,11 @@ from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
-RECORDING = os.environ.get("RECORD_HISTORIES") == "1"
+# "1" records histories not committed yet; "all" records every one again.
+RECORDING = os.environ.get("RECORD_HISTORIES", "")
 
 
-async def _completed(admin: httpx.AsyncClient) -> str:
+async def _completed(admin: httpx.AsyncClient, url: str) -> str:
     sequence_id = await published_sequence(admin, welcome_series("PT1S"))
     contact_id = await new_contact(admin)
     enrollment = (
@@ -38,7 +45,7 @@ async def _completed(admin: httpx.AsyncClient) -> str:
     return str(enrollment["workflow_id"])
 
 
-async def _stopped_and_reactivated(admin: httpx.AsyncClient) -> str:
+async def _stopped_and_reactivated(admin: httpx.AsyncClient, url: str) -> str:
     sequence_id = await published_sequence(admin, welcome_series("PT2S"))
     contact_id = await new_contact(admin)
     enrollment = (
@@ -51,7 +58,7 @@ async def _stopped_and_reactivated(admin: httpx.AsyncClient) -> str:
     return str(enrollment["workflow_id"])
 
 
-async def _failed_and_retried(admin: httpx.AsyncClient) -> str:
+async def _failed_and_retried(admin: httpx.AsyncClient, url: str) -> str:
     sequence_id = await published_sequence(admin, welcome_series("PT1S"))
     contact_id = await new_contact(admin, email=None)
     enrollment = (
@@ -64,22 +71,144 @@ async def _failed_and_retried(admin: httpx.AsyncClient) -> str:
     return str(enrollment["workflow_id"])
 
 
-SCENARIOS: dict[str, Callable[[httpx.AsyncClient], Awaitable[str]]] = {
+def _track(*steps: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    return {"tracks": [{"id": "main", "steps": list(steps)}], "settings": settings}
+
+
+def _soon(seconds: int = 2) -> str:
+    return (
+        (datetime.now(UTC) + timedelta(seconds=seconds)).time().replace(microsecond=0).isoformat()
+    )
+
+
+async def _timers(admin: httpx.AsyncClient, url: str) -> str:
+    await declare_field(admin, "renewal", "date")
+    today = datetime.now(UTC).date().isoformat()
+    definition = _track(
+        {"id": "at", "kind": "delay", "duration": "PT1S", "at": _soon()},
+        {"id": "past", "kind": "date_timer", "on": "2020-01-01", "if_past": "skip"},
+        {"id": "renewal", "kind": "field_timer", "field": "renewal", "at": _soon(3)},
+        {"id": "event", "kind": "event_timer", "offset_days": 0, "at": _soon(4)},
+    )
+    sequence_id = await published_sequence(admin, definition)
+    contact_id = await new_contact(admin, fields={"renewal": today})
+    response = await admin.post(
+        f"/sequences/{sequence_id}/enrollments",
+        json={"contact_id": contact_id, "event_date": today},
+    )
+    await enrollment_status(admin, response.json()["id"], "completed")
+    return str(response.json()["workflow_id"])
+
+
+async def _branches_and_tracks(admin: httpx.AsyncClient, url: str) -> str:
+    definition = {
+        "tracks": [
+            {
+                "id": "main",
+                "steps": [
+                    {"id": "a", "kind": "apply_tag", "tag": "a", "then": {"go_to": "c"}},
+                    {"id": "b", "kind": "apply_tag", "tag": "b", "then": {"end": "positive"}},
+                    {"id": "c", "kind": "delay", "duration": "PT1S", "then": {"go_to": "b"}},
+                ],
+            },
+            {"id": "side", "steps": [{"id": "slow", "kind": "delay", "duration": "PT1H"}]},
+        ]
+    }
+    enrollment = await enroll(
+        admin, await published_sequence(admin, definition), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
+async def _people_and_decisions(admin: httpx.AsyncClient, url: str) -> str:
+    definition = _track(
+        {"id": "call", "kind": "call", "title": "Call {{ contact.first_name }}"},
+        {"id": "vip", "kind": "condition", "check": {"has_tag": "vip"}},
+        {
+            "id": "visit",
+            "kind": "wait_for_event",
+            "match": {"event": "page_visited"},
+            "within": "PT1H",
+        },
+        {"id": "never", "kind": "delay", "duration": "PT1H"},
+        exit_rules=[{"event": "replied", "outcome": "positive"}],
+    )
+    sequence_id = await published_sequence(admin, definition)
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    [task] = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/tasks"), lambda t: len(t) == 1
+    )
+    await admin.post(f"/tasks/{task['id']}/outcome", json={"result": "no_answer"})
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+        lambda e: e["current_step"] == "visit",
+    )
+    await admin.post(
+        "/events", json={"contact_id": contact_id, "event": "page_visited", "name": "/"}
+    )
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+        lambda e: e["current_step"] == "never",
+    )
+    await admin.post("/events", json={"contact_id": contact_id, "event": "replied"})
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
+async def _communications_and_processes(admin: httpx.AsyncClient, url: str) -> str:
+    definition = _track(
+        {"id": "sms", "kind": "sms", "text": "Hi {{ contact.first_name }}"},
+        {"id": "letter", "kind": "letter", "body": "Dear {{ contact.first_name }}"},
+        {"id": "note", "kind": "note", "body": "Entered the series"},
+        {"id": "field", "kind": "set_field", "field": "first_name", "value": "Augusta"},
+        {"id": "deal", "kind": "opportunity", "title": "Upgrade", "value": "10"},
+        {
+            "id": "order",
+            "kind": "order",
+            "items": [{"name": "Seat", "quantity": 1, "unit_price": "5"}],
+        },
+        {"id": "post", "kind": "http_post", "url": url, "fields": {"email": "{{ contact.email }}"}},
+    )
+    enrollment = await enroll(
+        admin,
+        await published_sequence(admin, definition),
+        await new_contact(
+            admin, phone="+15550100", mailing_address={"line1": "1 Main St", "city": "X"}
+        ),
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
+SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
     "failed_and_retried": _failed_and_retried,
+    "timers": _timers,
+    "branches_and_tracks": _branches_and_tracks,
+    "people_and_decisions": _people_and_decisions,
+    "communications_and_processes": _communications_and_processes,
 }
 
 
 @pytest.mark.skipif(not RECORDING, reason="records histories only under `make histories`")
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_record_history(
-    name: str, admin: httpx.AsyncClient, worker: Worker, client: Client
+    name: str,
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    client: Client,
+    http_receiver: tuple[str, type[Receiver]],
 ) -> None:
-    workflow_id = await SCENARIOS[name](admin)
+    path = HISTORIES / f"{name}.json"
+    if path.exists() and RECORDING != "all":
+        pytest.skip("already recorded; RECORD_HISTORIES=all records it again")
+    workflow_id = await SCENARIOS[name](admin, http_receiver[0])
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     recorded = _without_stack_traces(history.to_json_dict())
-    (HISTORIES / f"{name}.json").write_text(json.dumps(recorded, indent=1) + "\n")
+    path.write_text(json.dumps(recorded, indent=1) + "\n")
 
 
 def _without_stack_traces(node: Any) -> Any:
