@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
+from activities.events import EventActivities
 from activities.http import HttpActivities
 from activities.messaging import MessagingActivities
 from activities.projection import ProjectionActivities
@@ -44,6 +45,7 @@ def create_worker(
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
+    events = EventActivities(sessionmaker, client, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
@@ -58,6 +60,7 @@ def create_worker(
             timers.due_time,
             tasks.create_task,
             tasks.check_condition,
+            events.announce,
         ],
     )
 

@@ -134,3 +134,10 @@ class HttpPostInput(BaseModel):
 
 class HttpPostResult(BaseModel):
     status_code: int
+
+
+class AnnounceInput(BaseModel):
+    ref: EnrollmentRef
+    event: str
+    name: str | None
+    enrolled_by: str | None

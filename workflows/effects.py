@@ -13,7 +13,9 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
+        AnnounceInput,
         ApplyTagInput,
+        ApplyTagResult,
         ConditionInput,
         CreatedTask,
         CreateTaskInput,
@@ -89,13 +91,25 @@ async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
     )
 
 
-async def apply_tag(request: ApplyTagInput, step_id: str) -> None:
-    await workflow.execute_activity_method(
+async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
+    return await workflow.execute_activity_method(
         CrmActivities.apply_tag,
         request,
         start_to_close_timeout=EFFECT_TIMEOUT,
         retry_policy=EFFECT_RETRY,
         summary=f"{step_id}: apply tag {request.tag}",
+    )
+
+
+async def announce(request: AnnounceInput, step_id: str) -> None:
+    # By name: the activity module imports the API's enrolment service, which imports this
+    # workflow to start enrollments.
+    await workflow.execute_activity(
+        "announce",
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: tell enrollments and goals about {request.event}",
     )
 
 

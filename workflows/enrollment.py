@@ -13,6 +13,7 @@ from workflows import effects
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
+        AnnounceInput,
         ApplyTagInput,
         ConditionInput,
         CreateTaskInput,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         ConditionStep,
         DelayStep,
         EmailStep,
+        EventType,
         HttpPostStep,
         Outcome,
         PersonStep,
@@ -283,7 +285,18 @@ class EnrollmentWorkflow:
             )
             return StepDone(step.then, {"skipped": sent.skipped} if sent.skipped else {})
         elif isinstance(step, ApplyTagStep):
-            await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
+            tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
+            # Histories recorded before tags were announced must replay without the call.
+            if tagged.applied and workflow.patched("announce-applied-tags"):
+                await effects.announce(
+                    AnnounceInput(
+                        ref=ref,
+                        event=EventType.tag_applied,
+                        name=step.tag,
+                        enrolled_by=self._input.enrolled_by,
+                    ),
+                    step.id,
+                )
         elif isinstance(step, ProcessStep):
             done = await effects.run_process(
                 ProcessInput(

@@ -134,7 +134,15 @@ async def apply_tag(
     """Apply a tag; the contact's enrollments and sequence goals see it as a tag_applied event."""
     contact = await _contact_or_404(session, contact_id)
     if await contacts.apply_tag(session, contact.id, body.tag):
-        await fan_out(session, temporal, settings, contact, user, EventType.tag_applied, body.tag)
+        await fan_out(
+            session,
+            temporal,
+            settings.temporal_task_queue,
+            contact,
+            user,
+            EventType.tag_applied,
+            body.tag,
+        )
     return await _read(session, contact)
 
 

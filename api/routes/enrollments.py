@@ -42,7 +42,13 @@ async def enroll(
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
     results = await service.enroll(
-        session, temporal, settings, sequence, body.requested_ids(), user, body.event_date
+        session,
+        temporal,
+        settings.temporal_task_queue,
+        sequence,
+        body.requested_ids(),
+        user,
+        body.event_date,
     )
     if body.contact_ids is not None:
         response.status_code = status.HTTP_200_OK

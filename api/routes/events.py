@@ -32,6 +32,6 @@ async def record_event(
     )
     await session.execute(insert(ContactEvent).values(**event.model_dump()))
     told, enrolled = await fan_out(
-        session, temporal, settings, contact, user, body.event, body.name
+        session, temporal, settings.temporal_task_queue, contact, user, body.event, body.name
     )
     return EventAccepted(event_id=event.id, enrollments_told=told, enrolled=enrolled)

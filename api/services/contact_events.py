@@ -8,7 +8,6 @@ from temporalio.client import Client
 from api.schemas.enrollments import EnrollOutcome
 from api.services import enrollments as enrollment_service
 from sequences import EventMatch
-from settings import Settings
 from store import enrollments, sequences
 from store.models import Contact, User
 from workflows.state import ContactEventSignal
@@ -17,15 +16,16 @@ from workflows.state import ContactEventSignal
 async def fan_out(
     session: AsyncSession,
     temporal: Client,
-    settings: Settings,
+    task_queue: str,
     contact: Contact,
-    user: User,
+    user: User | None,
     event: str,
     name: str | None,
 ) -> tuple[int, list[uuid.UUID]]:
     """Signal the contact's running enrollments, then enroll it where a goal matches.
 
     Returns how many enrollments were told and the ids of enrollments the goals started.
+    Goals enroll on behalf of `user`; without one, only running enrollments are told.
     """
     signal = ContactEventSignal(event=event, name=name)
     told = 0
@@ -36,12 +36,14 @@ async def fan_out(
             told += 1
 
     started: list[uuid.UUID] = []
+    if user is None:
+        return told, started
     for sequence, version in await sequences.published_with_goal(session, event):
         goals = [EventMatch.model_validate(g) for g in version.definition["settings"]["goals"]]
         if not any(goal.matches(event, name) for goal in goals):
             continue
         [result] = await enrollment_service.enroll(
-            session, temporal, settings, sequence, [contact.id], user
+            session, temporal, task_queue, sequence, [contact.id], user
         )
         if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
             started.append(result.enrollment_id)

@@ -19,7 +19,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.enrollments import EnrollOutcome, EnrollResult
 from sequences import Reentry, parse_definition
-from settings import Settings
 from store import contacts, enrollments, sequences
 from store.models import Contact, Enrollment, EnrollmentStatus, Sequence, SequenceStatus, User
 from workflows import search_attributes as sa
@@ -34,7 +33,7 @@ START_CONCURRENCY = 32
 async def enroll(
     session: AsyncSession,
     temporal: Client,
-    settings: Settings,
+    task_queue: str,
     sequence: Sequence,
     contact_ids: Seq[uuid.UUID],
     user: User,
@@ -86,7 +85,7 @@ async def enroll(
                     EnrollmentWorkflow.run,
                     workflow_input,
                     id=enrollment.workflow_id,
-                    task_queue=settings.temporal_task_queue,
+                    task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
                     if no_reentry

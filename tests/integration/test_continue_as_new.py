@@ -170,3 +170,53 @@ async def test_a_sleeping_track_keeps_its_wake_up_time_across_runs(
     assert after.tracks["later"].wake_at == before.tracks["later"].wake_at
     assert (await http.post(f"/enrollments/{enrollment['id']}/reactivate")).status_code == 202
     await enrollment_status(http, enrollment["id"], "active")
+
+
+async def test_an_open_task_survives_continue_as_new(
+    stack: tuple[httpx.AsyncClient, Client],
+) -> None:
+    http, client = stack
+    definition = {
+        "tracks": [
+            {
+                "id": "busy",
+                "steps": [
+                    {"id": "ping", "kind": "apply_tag", "tag": "pinged"},
+                    {"id": "pause", "kind": "delay", "duration": "PT1S", "then": {"go_to": "ping"}},
+                ],
+            },
+            {
+                "id": "rep",
+                "steps": [
+                    {
+                        "id": "call",
+                        "kind": "call",
+                        "title": "Call",
+                        "outcomes": {"interested": {"end": "positive"}},
+                    }
+                ],
+            },
+        ]
+    }
+    sequence_id = await published_sequence(http, definition)
+    contact_id = await new_contact(http)
+    enrollment = await enroll(http, sequence_id, contact_id)
+    [task] = await eventually(
+        lambda: get_json(http, f"/contacts/{contact_id}/tasks"), lambda t: len(t) == 1
+    )
+    await eventually(
+        lambda: _runs(client, enrollment["workflow_id"]), lambda r: len(r) >= 2, timeout=60
+    )
+
+    state = await client.get_workflow_handle_for(
+        EnrollmentWorkflow.run, enrollment["workflow_id"]
+    ).query(EnrollmentWorkflow.state)
+    assert state.tracks["rep"].task_id == task["id"], "the new run still waits on the same task"
+    assert (
+        await http.post(f"/tasks/{task['id']}/outcome", json={"result": "interested"})
+    ).status_code == 200
+    done = await enrollment_status(http, enrollment["id"], "completed")
+    assert done["outcome"] == "positive"
+    assert len(await get_json(http, f"/contacts/{contact_id}/tasks")) == 1, (
+        "no second task was created"
+    )

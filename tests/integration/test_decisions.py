@@ -258,3 +258,51 @@ async def test_bad_events_get_clear_errors(admin: httpx.AsyncClient) -> None:
         "/events", json={"contact_id": "00000000-0000-0000-0000-000000000000", "event": "replied"}
     )
     assert missing.status_code == 404
+
+
+async def test_a_tag_applied_by_a_sequence_reaches_exit_rules_and_goals(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    nurture = await published_sequence(
+        admin,
+        _one_track(
+            {"id": "wait", "kind": "delay", "duration": "PT1H"},
+            exit_rules=[{"event": "tag_applied", "name": "customer", "outcome": "positive"}],
+        ),
+    )
+    onboarding = await published_sequence(
+        admin, _one_track(_tag("onboarded"), goals=[{"event": "tag_applied", "name": "customer"}])
+    )
+    purchase = await published_sequence(
+        admin, _one_track({"id": "bought", "kind": "apply_tag", "tag": "customer"})
+    )
+    contact_id = await new_contact(admin)
+    nurturing = await enroll(admin, nurture, contact_id)
+    await enrollment_status(admin, nurturing["id"], "active")
+
+    await enroll(admin, purchase, contact_id)
+
+    assert (await enrollment_status(admin, nurturing["id"], "completed"))["outcome"] == "positive"
+    enrolled = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/enrollments"),
+        lambda found: any(
+            e["sequence_id"] == onboarding and e["status"] == "completed" for e in found
+        ),
+    )
+    assert {e["sequence_id"] for e in enrolled} == {nurture, onboarding, purchase}
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == ["customer", "onboarded"]
+
+
+async def test_a_manual_email_is_a_task_whose_result_steers(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    definition = _one_track(
+        {"id": "write", "kind": "manual_email", "title": "Write to {{ contact.first_name }}"}
+    )
+    sequence_id = await published_sequence(admin, definition)
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    task = await _open_task(admin, contact_id)
+    assert (task["kind"], task["title"]) == ("manual_email", "Write to Ada")
+    await admin.post(f"/tasks/{task['id']}/outcome", json={"result": "negative"})
+    assert (await enrollment_status(admin, enrollment["id"], "completed"))["outcome"] == "negative"

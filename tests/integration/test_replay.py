@@ -182,6 +182,15 @@ async def _communications_and_processes(admin: httpx.AsyncClient, url: str) -> s
     return str(enrollment["workflow_id"])
 
 
+async def _tag_announced(admin: httpx.AsyncClient, url: str) -> str:
+    definition = _track({"id": "tag", "kind": "apply_tag", "tag": "customer"})
+    enrollment = await enroll(
+        admin, await published_sequence(admin, definition), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -190,6 +199,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "branches_and_tracks": _branches_and_tracks,
     "people_and_decisions": _people_and_decisions,
     "communications_and_processes": _communications_and_processes,
+    "tag_announced": _tag_announced,
 }
 
 

@@ -20,7 +20,12 @@ from tests.integration.helpers import (
 TZ = "Asia/Kolkata"  # far from UTC, so a timezone mix-up shows
 
 
-def _soon(seconds: int = 3) -> tuple[date, time, datetime]:
+# Far enough ahead that enrolling on a loaded machine cannot overtake it, which would move a
+# time of day to tomorrow and make the test wait in vain.
+LEAD = 6
+
+
+def _soon(seconds: int = LEAD) -> tuple[date, time, datetime]:
     """A local date and wall time a few seconds ahead in TZ, and that instant in UTC."""
     due = (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
     local = due.astimezone(ZoneInfo(TZ))
@@ -46,7 +51,7 @@ def _timer_event(done: dict[str, Any], step_id: str) -> dict[str, Any]:
 
 
 async def test_delay_then_at_a_local_time(admin: httpx.AsyncClient, worker: Worker) -> None:
-    _, at, due = _soon(4)
+    _, at, due = _soon()
     timer = {"id": "t", "kind": "delay", "duration": "PT1S", "at": at.isoformat()}
     enrollment = await _run(admin, timer)
 
@@ -57,7 +62,7 @@ async def test_delay_then_at_a_local_time(admin: httpx.AsyncClient, worker: Work
 
 
 async def test_delay_waits_for_a_window_to_open(admin: httpx.AsyncClient, worker: Worker) -> None:
-    _, opens, due = _soon(4)
+    _, opens, due = _soon()
     closes = (datetime.combine(date.today(), opens) + timedelta(hours=1)).time()
     window = {"start": opens.isoformat(), "end": closes.isoformat()}
     enrollment = await _run(
@@ -71,7 +76,7 @@ async def test_delay_waits_for_a_window_to_open(admin: httpx.AsyncClient, worker
 async def test_date_timer_fires_at_the_local_date_and_time(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:
-    on, at, due = _soon(3)
+    on, at, due = _soon()
     timer = {"id": "t", "kind": "date_timer", "on": on.isoformat(), "at": at.isoformat()}
     enrollment = await _run(admin, timer)
     done = await enrollment_status(admin, enrollment["id"], "completed")
@@ -98,7 +103,7 @@ async def test_field_timer_fires_on_the_contacts_date(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:
     await declare_field(admin, "renewal", "date")
-    on, at, due = _soon(3)
+    on, at, due = _soon()
     timer = {"id": "t", "kind": "field_timer", "field": "renewal", "at": at.isoformat()}
     enrollment = await _run(admin, timer, fields={"renewal": on.isoformat()})
     done = await enrollment_status(admin, enrollment["id"], "completed")
@@ -122,7 +127,7 @@ async def test_field_timer_without_the_field_is_skipped_with_the_reason(
 async def test_event_timer_counts_from_the_event_date(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:
-    on, at, due = _soon(3)
+    on, at, due = _soon()
     timer = {"id": "t", "kind": "event_timer", "offset_days": -1, "at": at.isoformat()}
     sequence_id = await published_sequence(admin, _then_tag(timer))
     contact_id = await new_contact(admin, timezone=TZ)
