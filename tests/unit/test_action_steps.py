@@ -105,3 +105,41 @@ def test_order_amounts_are_exact_decimals() -> None:
         }
     )
     assert str(order.items[0].unit_price * order.items[0].quantity) == "30.30"
+
+
+@pytest.mark.parametrize(
+    ("step", "field"),
+    [
+        ({"id": "c", "kind": "sms", "text": ""}, "text"),
+        ({"id": "c", "kind": "sms", "text": "x" * 1601}, "text"),
+        ({"id": "c", "kind": "voice", "script": ""}, "script"),
+        ({"id": "c", "kind": "fax", "body": "{{ contact.nickname }}"}, "body"),
+        ({"id": "c", "kind": "letter", "body": ""}, "body"),
+        ({"id": "c", "kind": "note", "body": ""}, "body"),
+        ({"id": "c", "kind": "remove_tag", "tag": "  "}, "tag"),
+        ({"id": "c", "kind": "create_task", "title": "t", "due_in": "-P1D"}, "due_in"),
+        ({"id": "c", "kind": "fulfillment", "list_name": ""}, "list_name"),
+    ],
+)
+def test_communication_and_record_mistakes_name_the_field(step: dict[str, Any], field: str) -> None:
+    assert field in {e["field"] for e in _errors(step)}
+
+
+def test_notes_on_the_sequence_and_its_steps_are_kept() -> None:
+    raw = {
+        "notes": "Audience: trial users. Call to action: book a demo.",
+        "tracks": [
+            {
+                "id": "main",
+                "steps": [
+                    {"id": "a", "kind": "note", "body": "b", "note": "Why: context for reps"}
+                ],
+            }
+        ],
+    }
+    definition = parse_definition(raw)
+    assert definition.notes.startswith("Audience")
+    assert (
+        definition.model_dump(mode="json")["tracks"][0]["steps"][0]["note"]
+        == "Why: context for reps"
+    )
