@@ -33,10 +33,11 @@ from store.models import (
     Note,
     Opportunity,
     Order,
+    SequenceRecord,
     Task,
 )
 
-Owned = TypeVar("Owned", Note, Appointment, Opportunity, FulfillmentEntry, Order)
+Owned = TypeVar("Owned", bound=SequenceRecord)
 
 
 class ContactGone(ApplicationError):

@@ -275,25 +275,26 @@ class ContactEvent(SQLModel, table=True):
     occurred_at: datetime = _timestamp()
 
 
-class Note(SQLModel, table=True):
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+class SequenceRecord(SQLModel):
+    """What every CRM record a process step writes has: its contact, its enrollment, and the
+    effect key that makes a retried step find the record instead of writing it again."""
+
     effect_key: str | None = Field(default=None, unique=True, max_length=300)
     contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
     enrollment_id: uuid.UUID | None = Field(
         default=None, foreign_key="enrollment.id", ondelete="CASCADE"
     )
+
+
+class Note(SequenceRecord, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(default="system", max_length=20)
     body: str
     created_at: datetime = _timestamp()
 
 
-class Appointment(SQLModel, table=True):
+class Appointment(SequenceRecord, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    effect_key: str | None = Field(default=None, unique=True, max_length=300)
-    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    enrollment_id: uuid.UUID | None = Field(
-        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
-    )
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     title: str = Field(max_length=300)
     location: str = Field(default="", max_length=300)
@@ -302,13 +303,8 @@ class Appointment(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
-class Opportunity(SQLModel, table=True):
+class Opportunity(SequenceRecord, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    effect_key: str | None = Field(default=None, unique=True, max_length=300)
-    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    enrollment_id: uuid.UUID | None = Field(
-        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
-    )
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     title: str = Field(max_length=300)
     stage: str = Field(max_length=100)
@@ -325,33 +321,23 @@ class FulfillmentList(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
-class FulfillmentEntry(SQLModel, table=True):
+class FulfillmentEntry(SequenceRecord, table=True):
     """A contact on a fulfilment list, with the mailing address as it was when added."""
 
     __tablename__ = "fulfillment_entry"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    effect_key: str | None = Field(default=None, unique=True, max_length=300)
     list_id: uuid.UUID = Field(foreign_key="fulfillment_list.id", index=True, ondelete="CASCADE")
-    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    enrollment_id: uuid.UUID | None = Field(
-        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
-    )
     mailing_address: dict[str, Any] = _json({})
     item: str = Field(default="", max_length=200)
     fulfilled_at: datetime | None = _optional_timestamp()
     created_at: datetime = _timestamp()
 
 
-class Order(SQLModel, table=True):
+class Order(SequenceRecord, table=True):
     __tablename__ = "sales_order"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    effect_key: str | None = Field(default=None, unique=True, max_length=300)
-    contact_id: uuid.UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    enrollment_id: uuid.UUID | None = Field(
-        default=None, foreign_key="enrollment.id", ondelete="CASCADE"
-    )
     items: list[dict[str, Any]] = _json([])
     total: Decimal = Field(max_digits=14, decimal_places=2)
     payment: str = Field(max_length=20)
