@@ -4,8 +4,12 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,12 +18,27 @@ from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import ApplyTagInput, EnrollmentRef, SendEmailInput
+from activities.contracts import ApplyTagInput, EnrollmentRef, ProcessInput, SendEmailInput
 from activities.crm import CrmActivities
 from activities.messaging import MessagingActivities
+from sequences import AssignTo
+from sequences.actions import NoteStep, OrderItem, OrderStep
 from settings import Settings
+from store import tasks
 from store.db import SessionMaker, transaction
-from store.models import AppliedEffect, Contact, ContactTag, Enrollment, Message, Sequence
+from store.models import (
+    AppliedEffect,
+    Company,
+    Contact,
+    ContactTag,
+    Enrollment,
+    Message,
+    Note,
+    Order,
+    Role,
+    Sequence,
+    User,
+)
 from tests.integration.helpers import (
     enrollment_status,
     eventually,
@@ -158,3 +177,60 @@ async def test_email_to_contact_without_address_fails_permanently(
             SendEmailInput(ref=ref, subject="s", body="b"),
         )
     assert raised.value.non_retryable
+
+
+async def test_retried_process_steps_write_each_record_once(sessionmaker: SessionMaker) -> None:
+    contact, enrollment = await _enrolled_contact(sessionmaker)
+    activities = CrmActivities(sessionmaker)
+    env = ActivityEnvironment()
+    steps: list[NoteStep | OrderStep] = [
+        NoteStep(id="note", body="Hello"),
+        OrderStep(id="order", items=[OrderItem(name="Seat", quantity=2, unit_price=Decimal("5"))]),
+    ]
+    for step in steps:
+        request = ProcessInput(
+            ref=EnrollmentRef(
+                enrollment_id=str(enrollment.id),
+                contact_id=str(contact.id),
+                effect_key=f"k:{step.id}:0",
+            ),
+            step=step,
+            sequence_id=str(enrollment.sequence_id),
+            enrolled_by=None,
+            now=datetime.now(UTC),
+        )
+        first = await env.run(activities.run_process, request)
+        again = await env.run(activities.run_process, request)
+        assert "already_done" not in first
+        assert again == {"already_done": True}
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Note)) == 1
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+async def test_to_dos_go_to_the_person_the_step_names(sessionmaker: SessionMaker) -> None:
+    async with transaction(sessionmaker) as session:
+        rep, boss, enroller, named = (
+            User(email=f"{n}@example.com", role=Role.rep)
+            for n in ("rep", "boss", "enroller", "named")
+        )
+        session.add_all([rep, boss, enroller, named])
+        await session.flush()
+        company = Company(name="Acme", owner_id=boss.id)
+        session.add(company)
+        await session.flush()
+        owned = Contact(email="a@example.com", owner_id=rep.id, company_id=company.id)
+        orphan = Contact(email="b@example.com")
+        session.add_all([owned, orphan])
+        await session.flush()
+
+        async def who(contact: Contact, **assign: Any) -> uuid.UUID | None:
+            return await tasks.resolve_assignee(session, contact, AssignTo(**assign), enroller.id)
+
+        assert await who(owned) == rep.id
+        assert await who(owned, who="company_owner") == boss.id
+        assert await who(owned, who="initiating_user") == enroller.id
+        assert await who(owned, who="user", user_id=named.id) == named.id
+        # Nobody in the role: the to-do goes to whoever enrolled the contact.
+        assert await who(orphan) == enroller.id
+        assert await who(orphan, who="company_owner") == enroller.id
