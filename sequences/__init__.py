@@ -10,7 +10,7 @@ from sequences.actions import (
     Recipient,
     SendTo,
 )
-from sequences.base import Outcome, StepBase, Transition, known_timezone
+from sequences.base import CONTINUE, Outcome, StepBase, Transition, known_timezone
 from sequences.fields import CONTACT_ATTRIBUTES, FieldType, value_fits
 from sequences.manual import (
     Assignee,
@@ -42,6 +42,7 @@ from sequences.validation import DefinitionError, parse_definition
 
 __all__ = [
     "CONTACT_ATTRIBUTES",
+    "CONTINUE",
     "MAX_DELAY",
     "ApplyTagStep",
     "AssignTo",

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence as Seq
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -9,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from sequences import Assignee, AssignTo
-from store.models import Company, Contact, Opportunity, Task
+from store.models import (
+    Company,
+    Contact,
+    Enrollment,
+    Opportunity,
+    Sequence,
+    Task,
+    TaskStatus,
+)
 
 
 async def create_task(session: AsyncSession, task: Task) -> Task:
@@ -62,3 +71,44 @@ async def latest_open_opportunity(session: AsyncSession, contact_id: uuid.UUID) 
         .order_by(col(Opportunity.created_at).desc())
         .limit(1)
     )
+
+
+async def open_tasks_for(
+    session: AsyncSession,
+    *,
+    assigned_to: uuid.UUID | None,
+    kind: str | None,
+    due_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[tuple[Task, Contact, Sequence | None]]:
+    """Open to-dos with their contact and sequence, soonest due first; everyone's when
+    assigned_to is None."""
+    query = (
+        select(Task, Contact, Sequence)
+        .join(Contact, col(Contact.id) == col(Task.contact_id))
+        .outerjoin(Enrollment, col(Enrollment.id) == col(Task.enrollment_id))
+        .outerjoin(Sequence, col(Sequence.id) == col(Enrollment.sequence_id))
+        .where(col(Task.status) == TaskStatus.open)
+    )
+    if assigned_to is not None:
+        query = query.where(col(Task.assigned_to) == assigned_to)
+    if kind is not None:
+        query = query.where(col(Task.kind) == kind)
+    if due_before is not None:
+        query = query.where(col(Task.due_at) <= due_before)
+    rows = await session.execute(
+        query.order_by(col(Task.due_at).asc().nulls_last(), col(Task.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(task, contact, sequence) for task, contact, sequence in rows]
+
+
+async def open_tasks_of_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Task]:
+    rows = await session.scalars(
+        select(Task)
+        .where(col(Task.enrollment_id) == enrollment_id, col(Task.status) == TaskStatus.open)
+        .with_for_update()
+    )
+    return rows.all()

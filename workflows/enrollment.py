@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         TimerInput,
     )
     from sequences import (
+        CONTINUE,
         ApplyTagStep,
         CommunicationStep,
         ConditionStep,
@@ -353,7 +354,10 @@ class EnrollmentWorkflow:
             raise _Interrupted
         result = self._state.task_results.pop(task_id)
         position.task_id = None
-        return StepDone(step.transition_for(result), {"task_id": task_id, "result": result})
+        # A to-do closed without a result of its kind (cancelled when the enrollment was
+        # stopped) does not steer: the track carries on to the next step.
+        transition = step.transition_for(result) if result in step.RESULTS else CONTINUE
+        return StepDone(transition, {"task_id": task_id, "result": result})
 
     async def _wait_for_event(self, step: WaitForEventStep, position: TrackState) -> StepDone:
         if position.waiting_since is None:

@@ -7,6 +7,9 @@ SEQUENCE_ID = SearchAttributeKey.for_keyword("SequenceId")
 SEQUENCE_VERSION = SearchAttributeKey.for_int("SequenceVersion")
 ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
 CURRENT_STEP = SearchAttributeKey.for_keyword("CurrentStep")
+# Every run of one enrollment (continue-as-new, not re-entry) carries its id, so an operator
+# or a removal finds exactly those runs.
+ENROLLMENT_ID = SearchAttributeKey.for_keyword("EnrollmentId")
 
 ALL: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...] = (
     CONTACT_ID,
@@ -14,6 +17,7 @@ ALL: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...] = (
     SEQUENCE_VERSION,
     ENROLLMENT_STATUS,
     CURRENT_STEP,
+    ENROLLMENT_ID,
 )
 
 

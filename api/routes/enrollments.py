@@ -13,9 +13,11 @@ from api.schemas.enrollments import (
     EnrollmentRead,
     EnrollOutcome,
     EnrollRequest,
+    Removed,
     StopBody,
 )
 from api.services import enrollments as service
+from api.services import removal
 from store import enrollments, sequences
 from store.models import EnrollmentStatus
 from workflows.state import StopRequest
@@ -111,14 +113,14 @@ async def stop_enrollment(
     enrollment_id: uuid.UUID,
     session: SessionDep,
     temporal: TemporalDep,
-    _: CurrentUser,
+    user: CurrentUser,
     body: StopBody | None = None,
 ) -> Accepted:
     """Stop: no further actions until reactivated."""
+    body = body or StopBody()
     enrollment = await service.get_or_404(session, enrollment_id)
-    await service.signal(
-        temporal, enrollment, "stop", StopRequest(reason=(body or StopBody()).reason)
-    )
+    await service.signal(temporal, enrollment, "stop", StopRequest(reason=body.reason))
+    await service.close_open_tasks(session, temporal, enrollment, body.open_tasks, user)
     return Accepted(
         enrollment_id=enrollment.id, requested="stop", detail="the enrollment stops now"
     )
@@ -146,3 +148,13 @@ async def retry_enrollment(
     return Accepted(
         enrollment_id=enrollment.id, requested="retry", detail="the failed step runs again now"
     )
+
+
+@router.delete("/enrollments/{enrollment_id}")
+async def remove_enrollment(
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+) -> Removed:
+    """Remove an enrollment for good: its runs, its history and its records. Not reversible."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    runs = await removal.remove_enrollment(session, temporal, enrollment)
+    return Removed(enrollment_id=enrollment.id, workflow_runs_deleted=runs)

@@ -1,10 +1,13 @@
 import uuid
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep, TemporalDep
 from api.errors import Conflict, Forbidden, Invalid, NotFound
-from api.schemas.tasks import OutcomeBody, TaskRead
+from api.schemas.common import Limit, Offset
+from api.schemas.tasks import OutcomeBody, TaskRead, TodoContact, TodoItem, TodoPage, TodoSequence
 from api.services.enrollments import signal_workflow
 from store import contacts, tasks
 from store.models import Role, Task, TaskStatus, User, utcnow
@@ -24,6 +27,47 @@ async def _task_or_404(
     if task is None:
         raise NotFound.of("task", task_id)
     return task
+
+
+@router.get("/todo")
+async def todo(
+    session: SessionDep,
+    user: CurrentUser,
+    kind: Annotated[Literal["call", "task", "manual_email"] | None, Query()] = None,
+    due_before: Annotated[datetime | None, Query(description="Only items due by then.")] = None,
+    everyone: Annotated[bool, Query(description="Managers and admins: all users' items.")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> TodoPage:
+    """The caller's open calls, tasks and manual emails, soonest due first."""
+    if everyone and user.role not in (Role.admin, Role.manager):
+        raise Forbidden("only managers and admins can see everyone's to-do items")
+    if due_before is not None and due_before.tzinfo is None:
+        raise Invalid("due_before needs a timezone, e.g. 2026-01-31T17:00:00Z")
+    rows = await tasks.open_tasks_for(
+        session,
+        assigned_to=None if everyone else user.id,
+        kind=kind,
+        due_before=due_before,
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        TodoItem.model_validate(
+            {
+                **task.model_dump(),
+                "contact": TodoContact(
+                    id=contact.id,
+                    name=contact.display_name,
+                    email=contact.email,
+                    phone=contact.phone,
+                ),
+                "sequence": TodoSequence(id=sequence.id, name=sequence.name) if sequence else None,
+            }
+        )
+        for task, contact, sequence in rows
+    ]
+    return TodoPage(items=items, limit=limit, offset=offset)
 
 
 @router.get("/tasks/{task_id}")

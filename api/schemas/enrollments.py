@@ -76,13 +76,30 @@ class EnrollmentDetail(EnrollmentRead):
     events: list[EnrollmentEventRead]
 
 
+class OpenTasks(StrEnum):
+    leave_open = "leave_open"
+    cancel = "cancel"
+    complete_as_none = "complete_as_none"
+
+
 class StopBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="", max_length=500)
+    open_tasks: OpenTasks = Field(
+        default=OpenTasks.leave_open,
+        description="What happens to the enrollment's open to-dos: they stay on reps' lists, "
+        "are cancelled, or are completed with no result; either of the last two lets the "
+        "enrollment carry on past them when reactivated.",
+    )
 
 
 class Accepted(BaseModel):
     enrollment_id: uuid.UUID
     requested: str
     detail: str
+
+
+class Removed(BaseModel):
+    enrollment_id: uuid.UUID
+    workflow_runs_deleted: int

@@ -30,3 +30,26 @@ class OutcomeBody(BaseModel):
 
     result: str = Field(min_length=1, max_length=50, examples=["no_answer", "interested"])
     notes: str = Field(default="", max_length=10_000)
+
+
+class TodoContact(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+
+
+class TodoSequence(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class TodoItem(TaskRead):
+    contact: TodoContact
+    sequence: TodoSequence | None
+
+
+class TodoPage(BaseModel):
+    items: list[TodoItem]
+    limit: int
+    offset: int

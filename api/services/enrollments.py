@@ -17,13 +17,22 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, Invalid, NotFound
-from api.schemas.enrollments import EnrollOutcome, EnrollResult
+from api.schemas.enrollments import EnrollOutcome, EnrollResult, OpenTasks
 from sequences import Reentry, parse_definition
-from store import contacts, enrollments, sequences
-from store.models import Contact, Enrollment, EnrollmentStatus, Sequence, SequenceStatus, User
+from store import contacts, enrollments, sequences, tasks
+from store.models import (
+    Contact,
+    Enrollment,
+    EnrollmentStatus,
+    Sequence,
+    SequenceStatus,
+    TaskStatus,
+    User,
+    utcnow,
+)
 from workflows import search_attributes as sa
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.state import EnrollmentInput, Status, workflow_id_for
+from workflows.state import EnrollmentInput, Status, TaskOutcome, workflow_id_for
 
 # Starts in flight at once for a bulk enrollment: enough to hide round trips, few enough
 # to leave the frontend's capacity to others.
@@ -96,6 +105,7 @@ async def enroll(
                             SearchAttributePair(sa.SEQUENCE_ID, str(sequence.id)),
                             SearchAttributePair(sa.SEQUENCE_VERSION, version.version),
                             SearchAttributePair(sa.ENROLLMENT_STATUS, str(Status.active)),
+                            SearchAttributePair(sa.ENROLLMENT_ID, str(enrollment.id)),
                         ]
                     ),
                     memo={"contact": contact.display_name, "sequence": sequence.name},
@@ -184,3 +194,25 @@ async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: 
             return False
         raise
     return True
+
+
+async def close_open_tasks(
+    session: AsyncSession,
+    temporal: Client,
+    enrollment: Enrollment,
+    disposition: OpenTasks,
+    user: User,
+) -> None:
+    """Cancel or complete (with no result) the enrollment's open to-dos, as a stop asked."""
+    if disposition == OpenTasks.leave_open:
+        return
+    status = TaskStatus.cancelled if disposition == OpenTasks.cancel else TaskStatus.completed
+    for task in await tasks.open_tasks_of_enrollment(session, enrollment.id):
+        task.status, task.completed_by, task.completed_at = status, user.id, utcnow()
+        task.result = "none" if status == TaskStatus.completed else None
+        await signal_workflow(
+            temporal,
+            enrollment.workflow_id,
+            "task_outcome",
+            TaskOutcome(task_id=str(task.id), result=task.result or "cancelled"),
+        )

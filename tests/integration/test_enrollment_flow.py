@@ -51,6 +51,7 @@ async def test_contact_receives_email_and_tag(
         "SequenceId": sequence_id,
         "SequenceVersion": 1,
         "EnrollmentStatus": "completed",
+        "EnrollmentId": enrollment["id"],
     }
     memo = await description.memo()
     assert memo == {"contact": "Ada Lovelace", "sequence": "Welcome"}

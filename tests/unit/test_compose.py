@@ -26,15 +26,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from settings import Settings  # noqa: E402
+from workflows import search_attributes  # noqa: E402
 
 REQUIRED_SERVICES = {"postgres", "temporal", "temporal-ui", "api", "worker", "migrate"}
 APP_SERVICES = ("api", "worker", "migrate")
+# What the workflows use is what compose must register.
 SEARCH_ATTRIBUTES = {
-    "ContactId": "Keyword",
-    "SequenceId": "Keyword",
-    "SequenceVersion": "Int",
-    "EnrollmentStatus": "Keyword",
-    "CurrentStep": "Keyword",
+    key.name: key.indexed_value_type.name.capitalize() for key in search_attributes.ALL
 }
 # An explicit version: at least major.minor (`16.14-bookworm`, `1.31.0`), not `16` or `stable`.
 VERSION_TAG = re.compile(r"^v?\d+\.\d+")
