@@ -1,14 +1,16 @@
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.common import Limit, Offset
 from api.schemas.sequences import (
     SequenceRead,
+    SequenceReport,
     SequenceSummary,
     SequenceWrite,
     VersionRead,
@@ -16,7 +18,7 @@ from api.schemas.sequences import (
 )
 from api.services.migration import migrate_to_latest
 from sequences import DefinitionError, parse_definition
-from store import custom_fields, sequences, users
+from store import custom_fields, reports, sequences, users
 from store.models import Sequence, SequenceStatus, utcnow
 
 router = APIRouter(prefix="/sequences", tags=["sequences"])
@@ -157,3 +159,26 @@ async def archive_sequence(
     sequence.updated_at = utcnow()
     await session.flush()
     return await _read(session, sequence)
+
+
+@router.get("/{sequence_id}/report")
+async def sequence_report(
+    sequence_id: uuid.UUID,
+    session: SessionDep,
+    _: CurrentUser,
+    version: Annotated[
+        int | None, Query(ge=1, description="Only enrollments on this version.")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Enrolled at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Enrolled before.")] = None,
+) -> SequenceReport:
+    """Enrollments by status and outcome; per step: reached, completed, messages, task results."""
+    await _sequence_or_404(session, sequence_id)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(f"{name} needs a timezone, e.g. 2026-01-31T00:00:00Z")
+    return SequenceReport.model_validate(
+        await reports.sequence_report(
+            session, sequence_id, version=version, since=since, until=until
+        )
+    )

@@ -65,3 +65,20 @@ class VersionRead(BaseModel):
     version: int
     definition: dict[str, Any]
     published_at: datetime
+
+
+class StepReport(BaseModel):
+    reached: int = Field(description="Enrollments that arrived at the step.")
+    completed: int
+    messages: dict[str, int] = Field(description="Messages sent, by channel.")
+    task_results: dict[str, int] = Field(description="To-do results, by result.")
+
+
+class SequenceReport(BaseModel):
+    enrolled: int
+    active: int
+    stopped: int
+    completed: int
+    failed: int
+    outcomes: dict[str, int]
+    steps: dict[str, StepReport]
