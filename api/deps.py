@@ -79,4 +79,15 @@ def require_role(*roles: Role) -> object:
     return Depends(check)
 
 
+# Admins and managers design sequences, see reports and everyone's to-dos.
 Designer = Annotated[User, require_role(Role.admin, Role.manager)]
+# Everyone but integrations, which are API clients rather than people.
+Person = Annotated[User, require_role(Role.admin, Role.manager, Role.rep)]
+Admin = Annotated[User, require_role(Role.admin)]
+# Whoever may act on any enrollment: people in charge, and integrations.
+Operator = Annotated[User, require_role(Role.admin, Role.manager, Role.integration)]
+
+
+def may_act_on_any_enrollment(user: User) -> bool:
+    """Reps act only on enrollments they started and in sequences shared with them."""
+    return user.role != Role.rep

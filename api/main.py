@@ -19,6 +19,7 @@ from api.routes import (
     health,
     sequences,
     tasks,
+    users,
 )
 from settings import Settings, get_settings
 from store.db import create_engine, create_sessionmaker
@@ -47,7 +48,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handler(app)
-    for module in (health, contacts, custom_fields, sequences, enrollments, tasks, events):
+    for module in (
+        health,
+        contacts,
+        custom_fields,
+        sequences,
+        enrollments,
+        tasks,
+        events,
+        users,
+    ):
         app.include_router(module.router)
 
     # The docs page's assets are served from the package, so it works with no internet access.

@@ -379,3 +379,13 @@ class CustomField(SQLModel, table=True):
     type: str = Field(max_length=20)
     label: str = Field(default="", max_length=200)
     created_at: datetime = _timestamp()
+
+
+class SequenceShare(SQLModel, table=True):
+    """A sequence a rep may enroll contacts into."""
+
+    __tablename__ = "sequence_share"
+
+    sequence_id: uuid.UUID = Field(foreign_key="sequence.id", primary_key=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    created_at: datetime = _timestamp()

@@ -3,11 +3,12 @@
 import uuid
 from collections.abc import Sequence as Seq
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store.models import Sequence, SequenceStatus, SequenceVersion, utcnow
+from store.models import Sequence, SequenceShare, SequenceStatus, SequenceVersion, utcnow
 
 
 async def get_sequence(
@@ -88,3 +89,27 @@ async def published_with_goal(
         )
     )
     return [(row[0], row[1]) for row in rows]
+
+
+async def is_shared_with(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return await session.get(SequenceShare, (sequence_id, user_id)) is not None
+
+
+async def share(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Share with a user; False when it already was."""
+    result = await session.execute(
+        insert(SequenceShare)
+        .values(sequence_id=sequence_id, user_id=user_id)
+        .on_conflict_do_nothing()
+        .returning(col(SequenceShare.user_id))
+    )
+    return result.first() is not None
+
+
+async def unshare(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        delete(SequenceShare)
+        .where(col(SequenceShare.sequence_id) == sequence_id, col(SequenceShare.user_id) == user_id)
+        .returning(col(SequenceShare.user_id))
+    )
+    return result.first() is not None

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence as Seq
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,7 +59,7 @@ async def create_admin(
         async with transaction(create_sessionmaker(engine)) as session:
             if only_if_no_users and await count_users(session) > 0:
                 return None
-            if await session.scalar(select(User).where(col(User.email) == email)) is not None:
+            if await email_taken(session, email):
                 raise ValueError(f"a user with email {email} already exists")
             admin = await create_user(session, email=email, role=Role.admin, name=name)
             return await issue_api_key(session, admin.id)
@@ -71,3 +72,22 @@ async def unknown_user_ids(session: AsyncSession, user_ids: set[uuid.UUID]) -> s
         return set()
     found = await session.scalars(select(col(User.id)).where(col(User.id).in_(user_ids)))
     return user_ids - set(found)
+
+
+async def list_users(session: AsyncSession) -> Seq[User]:
+    return (await session.scalars(select(User).order_by(col(User.created_at)))).all()
+
+
+async def keys_of(session: AsyncSession, user_id: uuid.UUID) -> Seq[ApiKey]:
+    rows = await session.scalars(
+        select(ApiKey).where(col(ApiKey.user_id) == user_id).order_by(col(ApiKey.created_at))
+    )
+    return rows.all()
+
+
+async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    return await session.get(ApiKey, key_id, with_for_update=True)
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    return await session.scalar(select(User).where(col(User.email) == email)) is not None

@@ -2,8 +2,15 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, NotFound
+from api.deps import (
+    CurrentUser,
+    Operator,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    may_act_on_any_enrollment,
+)
+from api.errors import Conflict, Forbidden, NotFound
 from api.schemas.common import Limit, Offset
 from api.schemas.enrollments import (
     Accepted,
@@ -19,10 +26,30 @@ from api.schemas.enrollments import (
 from api.services import enrollments as service
 from api.services import removal
 from store import enrollments, sequences
-from store.models import EnrollmentStatus
+from store.models import Enrollment, EnrollmentStatus, Sequence, User
 from workflows.state import StopRequest
 
 router = APIRouter(tags=["enrollments"])
+
+
+async def _sequence_for(session: SessionDep, sequence_id: uuid.UUID, user: User) -> Sequence:
+    """The sequence, if the user may enroll into it: reps only where it is shared with them."""
+    sequence = await sequences.get_sequence(session, sequence_id)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    if not may_act_on_any_enrollment(user) and not await sequences.is_shared_with(
+        session, sequence_id, user.id
+    ):
+        raise Forbidden(f"sequence {sequence_id} is not shared with you")
+    return sequence
+
+
+async def _enrollment_for(session: SessionDep, enrollment_id: uuid.UUID, user: User) -> Enrollment:
+    """The enrollment, if the user may control it: reps only the ones they started."""
+    enrollment = await service.get_or_404(session, enrollment_id)
+    if not may_act_on_any_enrollment(user) and enrollment.enrolled_by != user.id:
+        raise Forbidden(f"enrollment {enrollment_id} was started by someone else")
+    return enrollment
 
 
 @router.post(
@@ -40,9 +67,7 @@ async def enroll(
     response: Response,
 ) -> EnrollmentRead | BulkEnrollResponse:
     """Enroll one contact (201), or many with a result per contact (200)."""
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await _sequence_for(session, sequence_id, user)
     results = await service.enroll(
         session,
         temporal,
@@ -79,14 +104,13 @@ async def enroll(
 async def list_sequence_enrollments(
     sequence_id: uuid.UUID,
     session: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     status_filter: EnrollmentStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[EnrollmentRead]:
     """The sequence's enrollments, newest first, optionally by status."""
-    if await sequences.get_sequence(session, sequence_id) is None:
-        raise NotFound.of("sequence", sequence_id)
+    await _sequence_for(session, sequence_id, user)
     rows = await enrollments.list_enrollments(
         session, sequence_id=sequence_id, status=status_filter, limit=limit, offset=offset
     )
@@ -118,7 +142,7 @@ async def stop_enrollment(
 ) -> Accepted:
     """Stop: no further actions until reactivated."""
     body = body or StopBody()
-    enrollment = await service.get_or_404(session, enrollment_id)
+    enrollment = await _enrollment_for(session, enrollment_id, user)
     await service.signal(temporal, enrollment, "stop", StopRequest(reason=body.reason))
     await service.close_open_tasks(session, temporal, enrollment, body.open_tasks, user)
     return Accepted(
@@ -128,10 +152,10 @@ async def stop_enrollment(
 
 @router.post("/enrollments/{enrollment_id}/reactivate", status_code=status.HTTP_202_ACCEPTED)
 async def reactivate_enrollment(
-    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> Accepted:
     """Resume a stopped enrollment where it stopped; timers that came due meanwhile fire now."""
-    enrollment = await service.get_or_404(session, enrollment_id)
+    enrollment = await _enrollment_for(session, enrollment_id, user)
     await service.signal(temporal, enrollment, "reactivate")
     return Accepted(
         enrollment_id=enrollment.id, requested="reactivate", detail="the enrollment resumes now"
@@ -140,10 +164,10 @@ async def reactivate_enrollment(
 
 @router.post("/enrollments/{enrollment_id}/retry", status_code=status.HTTP_202_ACCEPTED)
 async def retry_enrollment(
-    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> Accepted:
     """Run a failed enrollment's failed step again."""
-    enrollment = await service.get_or_404(session, enrollment_id)
+    enrollment = await _enrollment_for(session, enrollment_id, user)
     await service.signal(temporal, enrollment, "retry")
     return Accepted(
         enrollment_id=enrollment.id, requested="retry", detail="the failed step runs again now"
@@ -152,7 +176,7 @@ async def retry_enrollment(
 
 @router.delete("/enrollments/{enrollment_id}")
 async def remove_enrollment(
-    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: CurrentUser
+    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: Operator
 ) -> Removed:
     """Remove an enrollment for good: its runs, its history and its records. Not reversible."""
     enrollment = await service.get_or_404(session, enrollment_id)

@@ -16,6 +16,7 @@ from api.schemas.sequences import (
     VersionRead,
     VersionSummary,
 )
+from api.schemas.users import ShareBody
 from api.services.migration import migrate_to_latest
 from sequences import DefinitionError, parse_definition
 from store import custom_fields, reports, sequences, users
@@ -165,7 +166,7 @@ async def archive_sequence(
 async def sequence_report(
     sequence_id: uuid.UUID,
     session: SessionDep,
-    _: CurrentUser,
+    _: Designer,
     version: Annotated[
         int | None, Query(ge=1, description="Only enrollments on this version.")
     ] = None,
@@ -182,3 +183,26 @@ async def sequence_report(
             session, sequence_id, version=version, since=since, until=until
         )
     )
+
+
+@router.post("/{sequence_id}/shares", status_code=status.HTTP_201_CREATED)
+async def share_sequence(
+    sequence_id: uuid.UUID, body: ShareBody, session: SessionDep, _: Designer
+) -> dict[str, str]:
+    """Let a rep enroll contacts into this sequence."""
+    await _sequence_or_404(session, sequence_id)
+    if await users.get_user(session, body.user_id) is None:
+        raise Invalid(f"user_id: no user {body.user_id}")
+    if not await sequences.share(session, sequence_id, body.user_id):
+        raise Conflict(f"sequence {sequence_id} is already shared with user {body.user_id}")
+    return {"sequence_id": str(sequence_id), "user_id": str(body.user_id)}
+
+
+@router.delete("/{sequence_id}/shares/{user_id}")
+async def unshare_sequence(
+    sequence_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, _: Designer
+) -> dict[str, str]:
+    """Stop sharing the sequence with a user; their running enrollments go on."""
+    if not await sequences.unshare(session, sequence_id, user_id):
+        raise NotFound(f"sequence {sequence_id} is not shared with user {user_id}")
+    return {"sequence_id": str(sequence_id), "user_id": str(user_id)}
