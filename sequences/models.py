@@ -10,6 +10,7 @@ from sequences.actions import (
     ApplyTagStep,
     AppointmentStep,
     AssignOwnerStep,
+    CommunicationStep,
     CreateTaskStep,
     EmailStep,
     FaxStep,
@@ -19,6 +20,7 @@ from sequences.actions import (
     NoteStep,
     OpportunityStep,
     OrderStep,
+    Recipient,
     RemoveTagStep,
     SetFieldStep,
     SmsStep,
@@ -118,6 +120,15 @@ class SequenceDefinition(BaseModel):
 
     def track(self, track_id: str) -> Track:
         return next(track for track in self.tracks if track.id == track_id)
+
+    def channels_to_contact(self) -> set[str]:
+        """The channels the sequence reaches the contact on (not notifications to staff)."""
+        return {
+            step.channel
+            for track in self.tracks
+            for step in track.steps
+            if isinstance(step, CommunicationStep) and step.send_to.who == Recipient.contact
+        }
 
     def uses_event_date(self) -> bool:
         return any(isinstance(s, EventTimerStep) for t in self.tracks for s in t.steps)

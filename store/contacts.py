@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence as Seq
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -73,3 +74,27 @@ async def remove_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) ->
         .returning(col(ContactTag.tag_id))
     )
     return result.first() is not None
+
+
+async def matching_ids(
+    session: AsyncSession,
+    *,
+    tag: str | None,
+    owner_id: uuid.UUID | None,
+    field: str | None,
+    equals: Any,
+    limit: int,
+) -> list[uuid.UUID]:
+    """Ids of contacts with the tag, the owner and the field value given (all that are given)."""
+    query = select(col(Contact.id))
+    if tag is not None:
+        query = (
+            query.join(ContactTag, col(ContactTag.contact_id) == col(Contact.id))
+            .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+            .where(col(Tag.name) == tag)
+        )
+    if owner_id is not None:
+        query = query.where(col(Contact.owner_id) == owner_id)
+    if field is not None:
+        query = query.where(col(Contact.fields).contains({field: equals}))
+    return list(await session.scalars(query.order_by(col(Contact.created_at)).limit(limit)))

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response, status
 
@@ -10,11 +11,16 @@ from api.deps import (
     TemporalDep,
     may_act_on_any_enrollment,
 )
-from api.errors import Conflict, Forbidden, NotFound
+from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from api.schemas.common import Limit, Offset
 from api.schemas.enrollments import (
+    MAX_BULK,
     Accepted,
+    BulkControl,
     BulkEnrollResponse,
+    BulkResponse,
+    BulkResult,
+    BulkStop,
     EnrollmentDetail,
     EnrollmentEventRead,
     EnrollmentRead,
@@ -25,7 +31,7 @@ from api.schemas.enrollments import (
 )
 from api.services import enrollments as service
 from api.services import removal
-from store import enrollments, sequences
+from store import contacts, enrollments, sequences
 from store.models import Enrollment, EnrollmentStatus, Sequence, User
 from workflows.state import StopRequest
 
@@ -66,23 +72,35 @@ async def enroll(
     user: CurrentUser,
     response: Response,
 ) -> EnrollmentRead | BulkEnrollResponse:
-    """Enroll one contact (201), or many with a result per contact (200)."""
+    """Enroll one contact (201), or a list or a filter's matches with a result each (200)."""
     sequence = await _sequence_for(session, sequence_id, user)
+    if body.filter is not None:
+        contact_ids = await contacts.matching_ids(
+            session, **body.filter.model_dump(), limit=MAX_BULK + 1
+        )
+        if len(contact_ids) > MAX_BULK:
+            raise Invalid(f"filter: matches more than {MAX_BULK} contacts; narrow it")
+    else:
+        contact_ids = body.contact_ids or [body.contact_id]  # type: ignore[list-item]
     results = await service.enroll(
         session,
         temporal,
         settings.temporal_task_queue,
         sequence,
-        body.requested_ids(),
+        contact_ids,
         user,
         body.event_date,
     )
-    if body.contact_ids is not None:
+    if body.contact_id is None:
         response.status_code = status.HTTP_200_OK
         return BulkEnrollResponse(results=results)
     result = results[0]
     if result.outcome == EnrollOutcome.not_found:
         raise NotFound.of("contact", result.contact_id)
+    if result.outcome == EnrollOutcome.do_not_contact:
+        raise Conflict(
+            f"contact {result.contact_id} opted out of every channel sequence {sequence_id} uses"
+        )
     if result.outcome == EnrollOutcome.reentry_not_allowed:
         raise Conflict(
             f"contact {result.contact_id} has already been through sequence {sequence_id}, "
@@ -182,3 +200,48 @@ async def remove_enrollment(
     enrollment = await service.get_or_404(session, enrollment_id)
     runs = await removal.remove_enrollment(session, temporal, enrollment)
     return Removed(enrollment_id=enrollment.id, workflow_runs_deleted=runs)
+
+
+@router.post("/enrollments/stop")
+async def stop_many(
+    body: BulkStop, session: SessionDep, temporal: TemporalDep, user: CurrentUser
+) -> BulkResponse:
+    """Stop many enrollments; each gets the answer its own stop would have had."""
+
+    async def stop_one(enrollment_id: uuid.UUID) -> None:
+        enrollment = await _enrollment_for(session, enrollment_id, user)
+        await service.signal(temporal, enrollment, "stop", StopRequest(reason=body.reason))
+        await service.close_open_tasks(session, temporal, enrollment, body.open_tasks, user)
+
+    return await _each(body.enrollment_ids, stop_one, "the enrollment stops now")
+
+
+@router.post("/enrollments/remove")
+async def remove_many(
+    body: BulkControl, session: SessionDep, temporal: TemporalDep, _: Operator
+) -> BulkResponse:
+    """Remove many enrollments for good; each gets the answer its own removal would have had."""
+
+    async def remove_one(enrollment_id: uuid.UUID) -> None:
+        enrollment = await service.get_or_404(session, enrollment_id)
+        await removal.remove_enrollment(session, temporal, enrollment)
+
+    return await _each(body.enrollment_ids, remove_one, "removed")
+
+
+async def _each(
+    ids: list[uuid.UUID], act: Callable[[uuid.UUID], Awaitable[None]], done: str
+) -> BulkResponse:
+    results = []
+    for enrollment_id in dict.fromkeys(ids):
+        try:
+            await act(enrollment_id)
+        except DomainError as error:
+            results.append(
+                BulkResult(
+                    enrollment_id=enrollment_id, status_code=error.status_code, detail=error.message
+                )
+            )
+        else:
+            results.append(BulkResult(enrollment_id=enrollment_id, status_code=202, detail=done))
+    return BulkResponse(results=results)

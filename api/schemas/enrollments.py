@@ -7,35 +7,53 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from store.models import EnrollmentStatus
 
+MAX_BULK = 10_000
+
+
+class ContactFilter(BaseModel):
+    """Contacts that match every condition given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str | None = Field(default=None, min_length=1, max_length=100)
+    owner_id: uuid.UUID | None = None
+    field: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    equals: str | float | bool | None = Field(default=None, description="The field's value.")
+
+    @model_validator(mode="after")
+    def _something(self) -> "ContactFilter":
+        if self.tag is None and self.owner_id is None and self.field is None:
+            raise ValueError("give at least one of tag, owner_id or field")
+        if (self.field is None) != (self.equals is None):
+            raise ValueError("give field and equals together")
+        return self
+
 
 class EnrollRequest(BaseModel):
-    """Either one `contact_id`, or up to 1,000 `contact_ids` with a result per contact."""
+    """One `contact_id`; or `contact_ids` or a `filter`, with a result per contact."""
 
     model_config = ConfigDict(extra="forbid")
 
     contact_id: uuid.UUID | None = None
-    contact_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000)
+    contact_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    filter: ContactFilter | None = None
     event_date: date | None = Field(
         default=None, description="The date event timers count from (a webinar, a renewal)."
     )
 
     @model_validator(mode="after")
     def _one_form(self) -> "EnrollRequest":
-        if (self.contact_id is None) == (self.contact_ids is None):
-            raise ValueError("give either contact_id or contact_ids, not both or neither")
+        given = [f for f in (self.contact_id, self.contact_ids, self.filter) if f is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of contact_id, contact_ids or filter")
         return self
-
-    def requested_ids(self) -> list[uuid.UUID]:
-        if self.contact_ids is not None:
-            return self.contact_ids
-        assert self.contact_id is not None  # guaranteed by _one_form
-        return [self.contact_id]
 
 
 class EnrollOutcome(StrEnum):
     enrolled = "enrolled"
     already_enrolled = "already_enrolled"
     reentry_not_allowed = "reentry_not_allowed"
+    do_not_contact = "do_not_contact"
     not_found = "not_found"
 
 
@@ -103,3 +121,23 @@ class Accepted(BaseModel):
 class Removed(BaseModel):
     enrollment_id: uuid.UUID
     workflow_runs_deleted: int
+
+
+class BulkControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enrollment_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class BulkStop(BulkControl, StopBody):
+    pass
+
+
+class BulkResult(BaseModel):
+    enrollment_id: uuid.UUID
+    status_code: int = Field(description="What the single-enrollment call would have answered.")
+    detail: str
+
+
+class BulkResponse(BaseModel):
+    results: list[BulkResult]

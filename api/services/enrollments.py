@@ -115,7 +115,17 @@ async def enroll(
                 return None
         return enrollment
 
-    unique_found = [found[cid] for cid in unique_ids if cid in found and cid not in been_through]
+    channels = definition.channels_to_contact()
+    opted_out = {
+        cid
+        for cid, contact in found.items()
+        if channels and channels <= set(contact.do_not_contact)
+    }
+    unique_found = [
+        found[cid]
+        for cid in unique_ids
+        if cid in found and cid not in been_through and cid not in opted_out
+    ]
     started = dict(
         zip(
             (c.id for c in unique_found),
@@ -128,6 +138,11 @@ async def enroll(
     for contact_id in contact_ids:
         if contact_id not in found:
             results.append(EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.not_found))
+            continue
+        if contact_id in opted_out:
+            results.append(
+                EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.do_not_contact)
+            )
             continue
         if contact_id in been_through:
             results.append(

@@ -81,7 +81,7 @@ async def test_malformed_ids_and_bodies_are_422(admin: httpx.AsyncClient) -> Non
 
     both = await admin.post(f"/sequences/{MISSING}/enrollments", json={})
     assert both.status_code == 422
-    assert "give either contact_id or contact_ids" in both.text
+    assert "give exactly one of contact_id, contact_ids or filter" in both.text
 
 
 async def test_invalid_sequence_names_step_and_field(admin: httpx.AsyncClient) -> None:

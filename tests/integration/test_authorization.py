@@ -55,6 +55,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/enrollments/{enrollment_id}/reactivate"): ALL,
     ("POST", "/enrollments/{enrollment_id}/retry"): ALL,
     ("DELETE", "/enrollments/{enrollment_id}"): OPERATORS,
+    ("POST", "/enrollments/stop"): ALL,
+    ("POST", "/enrollments/remove"): OPERATORS,
     ("GET", "/todo"): ALL,
     ("GET", "/tasks/{task_id}"): ALL,
     ("POST", "/tasks/{task_id}/outcome"): ALL,
