@@ -86,7 +86,7 @@ async def test_call_results_continue_or_end_the_sequence(
     assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == []
 
 
-async def test_a_rep_cannot_complete_another_reps_task(
+async def test_a_rep_cannot_see_or_complete_another_reps_task(
     admin: httpx.AsyncClient, worker: Worker, sessionmaker: SessionMaker
 ) -> None:
     sequence_id = await published_sequence(
@@ -104,6 +104,12 @@ async def test_a_rep_cannot_complete_another_reps_task(
     )
     assert response.status_code == 403
     assert response.json()["detail"] == f"task {task['id']} is assigned to someone else"
+    seeing = await admin.get(f"/tasks/{task['id']}", headers={"Authorization": f"Bearer {rep_key}"})
+    assert seeing.status_code == 403
+    todo = await admin.get("/todo", headers={"Authorization": f"Bearer {rep_key}"})
+    assert todo.json()["items"] == []
+    everyone = await admin.get("/todo?everyone=true", headers={"Authorization": f"Bearer {rep_key}"})
+    assert everyone.status_code == 403
 
 
 async def test_an_outcome_for_a_stopped_enrollment_applies_on_reactivation(
