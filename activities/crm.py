@@ -12,7 +12,6 @@ from activities.contracts import ApplyTagInput, ApplyTagResult, EnrollmentRef, P
 from activities.merging import merge_values
 from sequences import CONTACT_ATTRIBUTES, AssignTo
 from sequences.actions import (
-    ApplyTagStep,
     AppointmentStep,
     AssignOwnerStep,
     CreateTaskStep,
@@ -91,10 +90,6 @@ class _Process:
     async def run(self) -> dict[str, Any]:
         step = self.request.step
         match step:
-            case ApplyTagStep():
-                return {
-                    "applied": await contacts.apply_tag(self.session, self.contact.id, step.tag)
-                }
             case RemoveTagStep():
                 return {
                     "removed": await contacts.remove_tag(self.session, self.contact.id, step.tag)

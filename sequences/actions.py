@@ -226,9 +226,9 @@ class HttpPostStep(StepBase):
     )
 
 
+# Applying a tag has its own activity (it is announced to the contact's other enrollments).
 ProcessStep = (
-    ApplyTagStep
-    | RemoveTagStep
+    RemoveTagStep
     | NoteStep
     | CreateTaskStep
     | AppointmentStep

@@ -108,7 +108,9 @@ async def test_a_rep_cannot_see_or_complete_another_reps_task(
     assert seeing.status_code == 403
     todo = await admin.get("/todo", headers={"Authorization": f"Bearer {rep_key}"})
     assert todo.json()["items"] == []
-    everyone = await admin.get("/todo?everyone=true", headers={"Authorization": f"Bearer {rep_key}"})
+    everyone = await admin.get(
+        "/todo?everyone=true", headers={"Authorization": f"Bearer {rep_key}"}
+    )
     assert everyone.status_code == 403
 
 
