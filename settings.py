@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     log_level: str = "INFO"
+    http_post_allow_private: bool = Field(
+        default=False, description="Let HTTP post steps reach loopback and private addresses."
+    )
+    http_post_signing_secret: str | None = Field(
+        default=None, description="Signs each HTTP post body (X-Signature-256: sha256=HMAC)."
+    )
 
     @property
     def temporal_target(self) -> str:

@@ -16,6 +16,7 @@ from activities.crm import CrmActivities
 from activities.events import EventActivities
 from activities.http import HttpActivities
 from activities.messaging import MessagingActivities
+from activities.outbound import OutboundPolicy
 from activities.projection import ProjectionActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
@@ -36,12 +37,13 @@ def create_worker(
     task_queue: str,
     http: httpx.AsyncClient,
     *,
+    outbound: OutboundPolicy | None = None,
     year: timedelta | None = None,
 ) -> Worker:
     """`year` shortens yearly timers, for tests only."""
     crm = CrmActivities(sessionmaker)
     messaging = MessagingActivities(sessionmaker)
-    web = HttpActivities(sessionmaker, http)
+    web = HttpActivities(sessionmaker, http, outbound or OutboundPolicy())
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
@@ -73,7 +75,13 @@ async def main() -> None:
     engine = create_engine(settings.require_database_url())
     client = await connect(settings)
     http = httpx.AsyncClient(timeout=HTTP_POST_TIMEOUT, follow_redirects=False)
-    worker = create_worker(client, create_sessionmaker(engine), settings.temporal_task_queue, http)
+    outbound = OutboundPolicy(
+        allow_private=settings.http_post_allow_private,
+        signing_secret=settings.http_post_signing_secret,
+    )
+    worker = create_worker(
+        client, create_sessionmaker(engine), settings.temporal_task_queue, http, outbound=outbound
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

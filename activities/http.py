@@ -1,6 +1,7 @@
 """HTTP post steps: name/value pairs sent to another system, the response recorded."""
 
 import uuid
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import select
@@ -12,20 +13,25 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import HttpPostInput, HttpPostResult
 from activities.crm import load_contact
 from activities.merging import merge_values
+from activities.outbound import OutboundPolicy
 from sequences.merge import render
 from store.db import SessionMaker, transaction
 from store.models import HttpDelivery
 
 
 class HttpActivities:
-    def __init__(self, sessionmaker: SessionMaker, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, sessionmaker: SessionMaker, http: httpx.AsyncClient, policy: OutboundPolicy
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._http = http
+        self._policy = policy
 
     @activity.defn
     async def http_post(self, request: HttpPostInput) -> HttpPostResult:
         """POST the step's fields once per effect key; 4xx fails the step, 5xx and errors retry."""
         ref = request.ref
+        await self._policy.check(request.url)
         async with self._sessionmaker() as session:
             done = await session.scalar(
                 select(HttpDelivery).where(col(HttpDelivery.effect_key) == ref.effect_key)
@@ -35,9 +41,16 @@ class HttpActivities:
             contact = await load_contact(session, ref)
             values = await merge_values(session, contact)
         form = {name: render(template, values) for name, template in request.fields.items()}
+        body = urlencode(form).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Idempotency-Key": ref.effect_key,
+            **self._policy.signature_headers(body),
+        }
         try:
+            # Redirects are not followed: a redirect could lead past the address check.
             response = await self._http.post(
-                request.url, data=form, headers={"Idempotency-Key": ref.effect_key}
+                request.url, content=body, headers=headers, follow_redirects=False
             )
         except httpx.HTTPError as error:
             raise ApplicationError(f"POST {request.url} failed: {error!r}") from error

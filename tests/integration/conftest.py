@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.outbound import OutboundPolicy
 from api.main import create_app
 from devstack.services import start_postgres, temporal_binary
 from settings import Settings
@@ -37,6 +38,9 @@ from workflows import search_attributes
 from workflows.client import DATA_CONVERTER
 
 pytestmark = pytest.mark.integration
+
+# The tests' HTTP receivers listen on loopback, which production refuses by default.
+TEST_OUTBOUND = OutboundPolicy(allow_private=True, signing_secret="test-secret")
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +119,7 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     async with (
         httpx.AsyncClient(timeout=5) as http,
-        create_worker(client, sessionmaker, task_queue, http) as running,
+        create_worker(client, sessionmaker, task_queue, http, outbound=TEST_OUTBOUND) as running,
     ):
         yield running
 
@@ -151,8 +155,15 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
-        body = parse_qs(self.rfile.read(length).decode())
-        self.received.append({"form": body, "key": self.headers.get("Idempotency-Key")})
+        raw = self.rfile.read(length)
+        self.received.append(
+            {
+                "form": parse_qs(raw.decode()),
+                "raw": raw,
+                "key": self.headers.get("Idempotency-Key"),
+                "signature": self.headers.get("X-Signature-256"),
+            }
+        )
         self.send_response(self.status)
         self.end_headers()
         self.wfile.write(json.dumps({"ok": self.status < 400}).encode())

@@ -1,14 +1,22 @@
 """Communications on every channel and the CRM processes, run on the real server; HTTP posts go
 to a real server on loopback."""
 
+import hashlib
+import hmac
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.contracts import EnrollmentRef, HttpPostInput
+from activities.http import HttpActivities
+from activities.outbound import OutboundPolicy
 from store.db import SessionMaker
 from store.models import (
     Appointment,
@@ -229,6 +237,8 @@ async def test_http_post_sends_the_fields_and_records_the_response(
     [request] = handler.received
     assert request["form"] == {"email": ["ada@example.com"], "source": ["sequence"]}
     assert request["key"].endswith(":main:crm:0")
+    expected = hmac.new(b"test-secret", request["raw"], hashlib.sha256).hexdigest()
+    assert request["signature"] == f"sha256={expected}"
     assert _details(done)["crm"] == {"status_code": 200}
     async with sessionmaker() as session:
         [delivery] = (
@@ -251,3 +261,26 @@ async def test_http_post_answered_with_4xx_fails_the_step_without_retrying(
     failed = await enrollment_status(admin, enrollment["id"], "failed")
     assert failed["failure_reason"] == f"step 'crm': POST {url} answered 422: {{\"ok\": false}}"
     assert len(handler.received) == 1
+
+
+async def test_http_post_refuses_private_addresses_unless_allowed(
+    sessionmaker: SessionMaker, http_receiver: tuple[str, type[Receiver]]
+) -> None:
+    url, handler = http_receiver
+    async with httpx.AsyncClient() as web:
+        guarded = HttpActivities(sessionmaker, web, OutboundPolicy())
+        ref = EnrollmentRef(
+            enrollment_id=str(uuid.uuid4()), contact_id=str(uuid.uuid4()), effect_key="k"
+        )
+        for target in (
+            url,
+            url.replace("127.0.0.1", "localhost"),
+            "http://10.1.2.3/hook",
+            "http://169.254.169.254/",
+        ):
+            with pytest.raises(ApplicationError, match="which is not a public address") as refused:
+                await ActivityEnvironment().run(
+                    guarded.http_post, HttpPostInput(ref=ref, url=target, fields={})
+                )
+            assert refused.value.non_retryable
+    assert handler.received == [], "nothing was sent"
