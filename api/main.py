@@ -16,6 +16,7 @@ from api.routes import (
     custom_fields,
     enrollments,
     events,
+    fulfillment,
     health,
     sequences,
     tasks,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrollments,
         tasks,
         events,
+        fulfillment,
         users,
     ):
         app.include_router(module.router)

@@ -1,8 +1,10 @@
 """Communications on every channel and the CRM processes, run on the real server; HTTP posts go
 to a real server on loopback."""
 
+import csv
 import hashlib
 import hmac
+import io
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -284,3 +286,41 @@ async def test_http_post_refuses_private_addresses_unless_allowed(
                 )
             assert refused.value.non_retryable
     assert handler.received == [], "nothing was sent"
+
+
+async def test_fulfillment_lists_export_as_csv_and_entries_get_marked_sent(
+    admin: httpx.AsyncClient, worker: object
+) -> None:
+    contact_id, _ = await _run(
+        admin,
+        {"id": "gift", "kind": "fulfillment", "list_name": "Welcome mugs"},
+        mailing_address=ADDRESS,
+    )
+    [mugs] = await get_json(admin, "/fulfillment-lists")
+    assert (mugs["name"], mugs["entries"], mugs["waiting"]) == ("Welcome mugs", 1, 1)
+
+    export = await admin.get(f"/fulfillment-lists/{mugs['id']}/export")
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    assert export.headers["content-disposition"] == 'attachment; filename="Welcome mugs.csv"'
+    [row] = list(csv.DictReader(io.StringIO(export.text)))
+    assert (
+        row["contact_id"],
+        row["name"],
+        row["line1"],
+        row["city"],
+        row["postal_code"],
+        row["fulfilled_at"],
+    ) == (contact_id, "Ada Lovelace", "1 Main St", "Springfield", "12345", "")
+
+    sent = await admin.post(f"/fulfillment-lists/{mugs['id']}/entries/{row['entry_id']}/fulfill")
+    assert sent.status_code == 200, sent.text
+    again = await admin.post(f"/fulfillment-lists/{mugs['id']}/entries/{row['entry_id']}/fulfill")
+    assert again.status_code == 409
+    assert (await get_json(admin, "/fulfillment-lists"))[0]["waiting"] == 0
+    [after] = list(
+        csv.DictReader(
+            io.StringIO((await admin.get(f"/fulfillment-lists/{mugs['id']}/export")).text)
+        )
+    )
+    assert after["fulfilled_at"] != ""

@@ -61,6 +61,9 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/tasks/{task_id}"): ALL,
     ("POST", "/tasks/{task_id}/outcome"): ALL,
     ("POST", "/events"): ALL,
+    ("GET", "/fulfillment-lists"): OPERATORS,
+    ("GET", "/fulfillment-lists/{list_id}/export"): OPERATORS,
+    ("POST", "/fulfillment-lists/{list_id}/entries/{entry_id}/fulfill"): OPERATORS,
     ("POST", "/users"): ADMIN,
     ("GET", "/users"): ADMIN,
     ("POST", "/users/{user_id}/api-keys"): ADMIN,
@@ -81,7 +84,16 @@ def test_every_route_is_in_the_table() -> None:
 
 def _concrete(path: str) -> str:
     """Fill path parameters with ids nothing has, so allowed calls end in 404 or 422, not 403."""
-    for name in ("contact_id", "sequence_id", "enrollment_id", "task_id", "user_id", "key_id"):
+    for name in (
+        "contact_id",
+        "sequence_id",
+        "enrollment_id",
+        "task_id",
+        "user_id",
+        "key_id",
+        "list_id",
+        "entry_id",
+    ):
         path = path.replace("{" + name + "}", str(uuid.uuid4()))
     return path.replace("{version}", "1").replace("{tag}", "none")
 

@@ -1,0 +1,39 @@
+"""Fulfilment lists: who gets the mug, the book, the letter, and whether it went out."""
+
+import uuid
+from collections.abc import Sequence as Seq
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from store.models import Contact, FulfillmentEntry, FulfillmentList
+
+
+async def lists_with_counts(session: AsyncSession) -> list[tuple[FulfillmentList, int, int]]:
+    """Each list with its entries and how many are still waiting."""
+    rows = await session.execute(
+        select(
+            FulfillmentList,
+            func.count(col(FulfillmentEntry.id)),
+            func.count(col(FulfillmentEntry.id)).filter(
+                col(FulfillmentEntry.fulfilled_at).is_(None)
+            ),
+        )
+        .outerjoin(FulfillmentEntry, col(FulfillmentEntry.list_id) == col(FulfillmentList.id))
+        .group_by(col(FulfillmentList.id))
+        .order_by(col(FulfillmentList.name))
+    )
+    return [(lst, total, waiting) for lst, total, waiting in rows]
+
+
+async def entries(
+    session: AsyncSession, list_id: uuid.UUID
+) -> Seq[tuple[FulfillmentEntry, Contact]]:
+    rows = await session.execute(
+        select(FulfillmentEntry, Contact)
+        .join(Contact, col(Contact.id) == col(FulfillmentEntry.contact_id))
+        .where(col(FulfillmentEntry.list_id) == list_id)
+        .order_by(col(FulfillmentEntry.created_at), col(FulfillmentEntry.id))
+    )
+    return [(entry, contact) for entry, contact in rows]
