@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     log_level: str = "INFO"
+    smtp_host: str | None = Field(
+        default=None, description="Mail server for email steps; unset leaves emails queued."
+    )
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    mail_from: str = "campaigns@localhost"
     http_post_allow_private: bool = Field(
         default=False, description="Let HTTP post steps reach loopback and private addresses."
     )

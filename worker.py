@@ -13,6 +13,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
+from activities.delivery import DeliveryActivities
+from activities.email import SmtpSender
 from activities.events import EventActivities
 from activities.http import HttpActivities
 from activities.messaging import MessagingActivities
@@ -38,12 +40,14 @@ def create_worker(
     http: httpx.AsyncClient,
     *,
     outbound: OutboundPolicy | None = None,
+    email: SmtpSender | None = None,
     year: timedelta | None = None,
 ) -> Worker:
     """`year` shortens yearly timers, for tests only."""
     crm = CrmActivities(sessionmaker)
     messaging = MessagingActivities(sessionmaker)
     web = HttpActivities(sessionmaker, http, outbound or OutboundPolicy())
+    delivery = DeliveryActivities(sessionmaker, email)
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
@@ -55,6 +59,7 @@ def create_worker(
         activities=[
             messaging.send_email,
             messaging.send_message,
+            delivery.deliver,
             crm.apply_tag,
             crm.run_process,
             web.http_post,
@@ -80,7 +85,12 @@ async def main() -> None:
         signing_secret=settings.http_post_signing_secret,
     )
     worker = create_worker(
-        client, create_sessionmaker(engine), settings.temporal_task_queue, http, outbound=outbound
+        client,
+        create_sessionmaker(engine),
+        settings.temporal_task_queue,
+        http,
+        outbound=outbound,
+        email=SmtpSender.from_settings(settings),
     )
 
     stop = asyncio.Event()

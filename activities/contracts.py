@@ -141,3 +141,11 @@ class AnnounceInput(BaseModel):
     event: str
     name: str | None
     enrolled_by: str | None
+
+
+class DeliverInput(BaseModel):
+    message_id: str
+
+
+class DeliverResult(BaseModel):
+    status: str

@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
         ConditionInput,
         CreatedTask,
         CreateTaskInput,
+        DeliverInput,
+        DeliverResult,
         DueTime,
         HttpPostInput,
         HttpPostResult,
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         TimerInput,
     )
     from activities.crm import CrmActivities
+    from activities.delivery import DeliveryActivities
     from activities.http import HttpActivities
     from activities.messaging import MessagingActivities
     from activities.projection import ProjectionActivities
@@ -68,6 +71,16 @@ async def send_message(request: SendMessageInput, step_id: str) -> MessageResult
         start_to_close_timeout=EFFECT_TIMEOUT,
         retry_policy=EFFECT_RETRY,
         summary=f"{step_id}: {request.channel.value}",
+    )
+
+
+async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
+    return await workflow.execute_activity_method(
+        DeliveryActivities.deliver,
+        request,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: deliver",
     )
 
 

@@ -17,9 +17,11 @@ with workflow.unsafe.imports_passed_through():
         ApplyTagInput,
         ConditionInput,
         CreateTaskInput,
+        DeliverInput,
         EnrollmentEventRecord,
         EnrollmentRef,
         HttpPostInput,
+        MessageResult,
         ProcessInput,
         ProjectionUpdate,
         SendEmailInput,
@@ -275,7 +277,7 @@ class EnrollmentWorkflow:
                 SendEmailInput(ref=ref, subject=step.subject, body=step.body, send_to=step.send_to),
                 step.id,
             )
-            return StepDone(step.then, {"skipped": sent.skipped} if sent.skipped else {})
+            return StepDone(step.then, await self._deliver(sent, step.id))
         elif isinstance(step, CommunicationStep):
             subject, body = step.subject_and_body()
             sent = await effects.send_message(
@@ -284,7 +286,7 @@ class EnrollmentWorkflow:
                 ),
                 step.id,
             )
-            return StepDone(step.then, {"skipped": sent.skipped} if sent.skipped else {})
+            return StepDone(step.then, await self._deliver(sent, step.id))
         elif isinstance(step, ApplyTagStep):
             tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
             # Histories recorded before tags were announced must replay without the call.
@@ -326,6 +328,16 @@ class EnrollmentWorkflow:
         else:
             assert_never(step)
         return StepDone(step.then)
+
+    async def _deliver(self, sent: MessageResult, step_id: str) -> dict[str, Any]:
+        """Hand a message recorded in the outbox to its channel; what to record of it."""
+        if sent.skipped:
+            return {"skipped": sent.skipped}
+        # Histories recorded before delivery existed replay without the call.
+        if sent.message_id is None or not workflow.patched("deliver-messages"):
+            return {}
+        delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step_id)
+        return {"message": delivered.status}
 
     async def _wait_for_person(
         self, step: PersonStep, ref: EnrollmentRef, position: TrackState

@@ -5,8 +5,10 @@ emptied. Each test gets empty tables, its own task queue and, where it asks, a w
 API client with an admin key.
 """
 
+import email
 import json
 import os
+import socket
 import tempfile
 import threading
 import uuid
@@ -19,12 +21,14 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.email import SmtpSender
 from activities.outbound import OutboundPolicy
 from api.main import create_app
 from devstack.services import start_postgres, temporal_binary
@@ -115,11 +119,13 @@ def settings(database_url: str, client: Client, task_queue: str) -> Settings:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker(
-    client: Client, sessionmaker: SessionMaker, task_queue: str
+    client: Client, sessionmaker: SessionMaker, task_queue: str, smtp_sink: "SmtpSink"
 ) -> AsyncIterator[Worker]:
     async with (
         httpx.AsyncClient(timeout=5) as http,
-        create_worker(client, sessionmaker, task_queue, http, outbound=TEST_OUTBOUND) as running,
+        create_worker(
+            client, sessionmaker, task_queue, http, outbound=TEST_OUTBOUND, email=smtp_sink.sender
+        ) as running,
     ):
         yield running
 
@@ -182,3 +188,46 @@ def http_receiver() -> Iterator[tuple[str, type[Receiver]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
     server.shutdown()
     server.server_close()
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    REFUSED = "refused@example.com"
+
+    def __init__(self) -> None:
+        self.received: list[email.message.Message] = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.sender = SmtpSender(host="127.0.0.1", port=port, sender="campaigns@example.com")
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == self.REFUSED:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[email.message.Message]:
+        return [m for m in self.received if m["To"] == address]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_server: SmtpSink) -> SmtpSink:
+    smtp_server.received.clear()
+    return smtp_server

@@ -191,6 +191,15 @@ async def _tag_announced(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _email_delivered(admin: httpx.AsyncClient, url: str) -> str:
+    definition = _track({"id": "hello", "kind": "email", "subject": "Hi", "body": "b"})
+    enrollment = await enroll(
+        admin, await published_sequence(admin, definition), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -200,6 +209,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "people_and_decisions": _people_and_decisions,
     "communications_and_processes": _communications_and_processes,
     "tag_announced": _tag_announced,
+    "email_delivered": _email_delivered,
 }
 
 

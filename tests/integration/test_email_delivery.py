@@ -1,0 +1,92 @@
+"""Emails leave over SMTP to a real server on loopback, once each."""
+
+import uuid
+
+import httpx
+from sqlalchemy import select
+from sqlmodel import col
+from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
+
+from activities.contracts import DeliverInput
+from activities.delivery import DeliveryActivities
+from activities.email import message_id
+from store.db import SessionMaker
+from store.models import Message
+from tests.integration.conftest import SmtpSink
+from tests.integration.helpers import (
+    enroll,
+    enrollment_status,
+    get_json,
+    new_contact,
+    published_sequence,
+)
+
+GREETING = {
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {
+                    "id": "hello",
+                    "kind": "email",
+                    "subject": "Hello {{ contact.first_name }}",
+                    "body": "Welcome aboard.",
+                }
+            ],
+        }
+    ]
+}
+
+
+async def test_an_email_step_sends_over_smtp_and_marks_the_message_sent(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink, sessionmaker: SessionMaker
+) -> None:
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, await published_sequence(admin, GREETING), contact_id)
+    done = await enrollment_status(admin, enrollment["id"], "completed")
+    assert [e["detail"] for e in done["events"] if e["kind"] == "step_completed"] == [
+        {"message": "sent"}
+    ]
+
+    [received] = smtp_sink.to("ada@example.com")
+    assert received["Subject"] == "Hello Ada"
+    assert received["From"] == "campaigns@example.com"
+    assert str(received.get_payload()).strip() == "Welcome aboard."
+    [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert stored["status"] == "sent"
+    async with sessionmaker() as session:
+        key = await session.scalar(
+            select(col(Message.effect_key)).where(col(Message.id) == uuid.UUID(stored["id"]))
+        )
+    assert received["Message-ID"] == message_id(str(key), "campaigns@example.com")
+
+
+async def test_delivering_again_sends_nothing_more(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink, sessionmaker: SessionMaker
+) -> None:
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, await published_sequence(admin, GREETING), contact_id)
+    await enrollment_status(admin, enrollment["id"], "completed")
+    [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
+
+    again = await ActivityEnvironment().run(
+        DeliveryActivities(sessionmaker, smtp_sink.sender).deliver,
+        DeliverInput(message_id=stored["id"]),
+    )
+    assert again.status == "sent"
+    assert len(smtp_sink.to("ada@example.com")) == 1
+
+
+async def test_a_refused_address_fails_the_step_with_the_reason(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink
+) -> None:
+    contact_id = await new_contact(admin, email=SmtpSink.REFUSED)
+    enrollment = await enroll(admin, await published_sequence(admin, GREETING), contact_id)
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"].startswith(
+        f"step 'hello': the mail server refused {SmtpSink.REFUSED}"
+    )
+    [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert stored["status"] == "failed"
+    assert smtp_sink.received == []
