@@ -5,8 +5,9 @@ UI); local activities for short reads and the projection, where a round trip cos
 the work.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -53,65 +54,68 @@ EFFECT_TIMEOUT = timedelta(seconds=30)
 HTTP_TIMEOUT = timedelta(seconds=60)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 
+In = TypeVar("In")
+Out = TypeVar("Out")
 
-async def send_email(request: SendEmailInput, step_id: str) -> MessageResult:
+
+async def _effect(
+    method: Callable[[Any, In], Awaitable[Out]],
+    request: In,
+    summary: str,
+    timeout: timedelta = EFFECT_TIMEOUT,
+) -> Out:
     return await workflow.execute_activity_method(
-        MessagingActivities.send_email,
+        method,
         request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
+        start_to_close_timeout=timeout,
         retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: email",
+        summary=summary,
     )
 
 
-async def send_message(request: SendMessageInput, step_id: str) -> MessageResult:
-    return await workflow.execute_activity_method(
-        MessagingActivities.send_message,
+async def _local(
+    method: Callable[[Any, In], Awaitable[Out]],
+    request: In,
+    summary: str,
+    retry: RetryPolicy = PERSISTENT_RETRY,
+) -> Out:
+    return await workflow.execute_local_activity_method(
+        method,
         request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: {request.channel.value}",
+        start_to_close_timeout=LOCAL_TIMEOUT,
+        retry_policy=retry,
+        summary=summary,
+    )
+
+
+async def send_email(request: SendEmailInput, step_id: str) -> MessageResult:
+    return await _effect(MessagingActivities.send_email, request, f"{step_id}: email")
+
+
+async def send_message(request: SendMessageInput, step_id: str) -> MessageResult:
+    return await _effect(
+        MessagingActivities.send_message, request, f"{step_id}: {request.channel.value}"
     )
 
 
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
-    return await workflow.execute_activity_method(
-        DeliveryActivities.deliver,
-        request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: deliver",
-    )
+    return await _effect(DeliveryActivities.deliver, request, f"{step_id}: deliver")
 
 
 async def run_process(request: ProcessInput) -> dict[str, Any]:
-    return await workflow.execute_activity_method(
-        CrmActivities.run_process,
-        request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{request.step.id}: {request.step.kind}",
+    return await _effect(
+        CrmActivities.run_process, request, f"{request.step.id}: {request.step.kind}"
     )
 
 
 async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
-    return await workflow.execute_activity_method(
-        HttpActivities.http_post,
-        request,
-        start_to_close_timeout=HTTP_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: POST {request.url}",
+    return await _effect(
+        HttpActivities.http_post, request, f"{step_id}: POST {request.url}", HTTP_TIMEOUT
     )
 
 
 async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
-    return await workflow.execute_activity_method(
-        CrmActivities.apply_tag,
-        request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: apply tag {request.tag}",
-    )
+    return await _effect(CrmActivities.apply_tag, request, f"{step_id}: apply tag {request.tag}")
 
 
 async def announce(request: AnnounceInput, step_id: str) -> None:
@@ -127,40 +131,18 @@ async def announce(request: AnnounceInput, step_id: str) -> None:
 
 
 async def create_task(request: CreateTaskInput) -> CreatedTask:
-    return await workflow.execute_activity_method(
-        TaskActivities.create_task,
-        request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{request.step.id}: {request.step.kind} for a person",
+    return await _effect(
+        TaskActivities.create_task, request, f"{request.step.id}: {request.step.kind} for a person"
     )
 
 
 async def check_condition(request: ConditionInput, step_id: str) -> bool:
-    return await workflow.execute_local_activity_method(
-        TaskActivities.check_condition,
-        request,
-        start_to_close_timeout=LOCAL_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: check",
-    )
+    return await _local(TaskActivities.check_condition, request, f"{step_id}: check", EFFECT_RETRY)
 
 
 async def due_time(request: TimerInput) -> DueTime:
-    return await workflow.execute_local_activity_method(
-        TimerActivities.due_time,
-        request,
-        start_to_close_timeout=LOCAL_TIMEOUT,
-        retry_policy=PERSISTENT_RETRY,
-        summary=f"{request.step.id}: when",
-    )
+    return await _local(TimerActivities.due_time, request, f"{request.step.id}: when")
 
 
 async def record_progress(update: ProjectionUpdate) -> None:
-    await workflow.execute_local_activity_method(
-        ProjectionActivities.record_progress,
-        update,
-        start_to_close_timeout=LOCAL_TIMEOUT,
-        retry_policy=PERSISTENT_RETRY,
-        summary=update.event.kind,
-    )
+    await _local(ProjectionActivities.record_progress, update, update.event.kind)
