@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     mail_from: str = "campaigns@localhost"
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where recipients reach the API's links."
+    )
+    unsubscribe_secret: str = Field(
+        default="embedded-stack-only", description="Signs unsubscribe links; set it in production."
+    )
     http_post_allow_private: bool = Field(
         default=False, description="Let HTTP post steps reach loopback and private addresses."
     )

@@ -34,6 +34,8 @@ class DeliveryActivities:
             to=message.to_address,
             subject=message.subject,
             body=message.body,
+            # Staff notifications carry no unsubscribe link: only contacts opt out.
+            unsubscribe_from=message.contact_id if message.to_contact else None,
         )
         try:
             await self._email.send(email)

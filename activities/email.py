@@ -1,13 +1,18 @@
 """Email delivery over SMTP."""
 
 import hashlib
+import uuid
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 
 import aiosmtplib
 
+from activities import unsubscribe
 from settings import Settings
+
+SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def message_id(effect_key: str, sender: str) -> str:
@@ -25,6 +30,8 @@ class SmtpSender:
     password: str | None = None
     starttls: bool = False
     tls: bool = False
+    base_url: str = "http://127.0.0.1:8000"
+    unsubscribe_secret: str = "embedded-stack-only"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmtpSender | None":
@@ -38,21 +45,45 @@ class SmtpSender:
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
             tls=settings.smtp_tls,
+            base_url=settings.public_base_url,
+            unsubscribe_secret=settings.unsubscribe_secret,
         )
 
-    def compose(self, *, effect_key: str, to: str, subject: str, body: str) -> EmailMessage:
-        email = EmailMessage()
+    def unsubscribe_url(self, contact_id: uuid.UUID) -> str:
+        token = unsubscribe.token_for(contact_id, self.unsubscribe_secret)
+        return f"{self.base_url.rstrip('/')}/unsubscribe/{token}"
+
+    def compose(
+        self,
+        *,
+        effect_key: str,
+        to: str,
+        subject: str,
+        body: str,
+        unsubscribe_from: uuid.UUID | None = None,
+    ) -> EmailMessage:
+        """The email; to a contact, with an unsubscribe link and one-click header."""
+        # Long header lines stay whole: a folded or encoded List-Unsubscribe breaks mail clients.
+        email = EmailMessage(policy=SMTP_POLICY)
         email["From"] = self.sender
         email["To"] = to
         email["Subject"] = subject
         email["Date"] = formatdate(usegmt=True)
         email["Message-ID"] = message_id(effect_key, self.sender)
+        if unsubscribe_from is not None:
+            link = self.unsubscribe_url(unsubscribe_from)
+            email["List-Unsubscribe"] = f"<{link}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            body = f"{body}\n\n--\nUnsubscribe: {link}\n"
         email.set_content(body)
         return email
 
     async def send(self, email: EmailMessage) -> None:
+        # Sent as bytes: handing over the message object would let it be folded again.
         await aiosmtplib.send(
-            email,
+            email.as_bytes(),
+            sender=self.sender,
+            recipients=[str(email["To"])],
             hostname=self.host,
             port=self.port,
             username=self.username,

@@ -83,6 +83,7 @@ class MessagingActivities:
                     contact_id=contact.id,
                     channel=channel,
                     to_address=address,
+                    to_contact=to_contact,
                     subject=render(request.subject, values),
                     body=render(request.body, values),
                 ),

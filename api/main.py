@@ -20,6 +20,7 @@ from api.routes import (
     health,
     sequences,
     tasks,
+    unsubscribe,
     users,
 )
 from settings import Settings, get_settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         fulfillment,
         users,
+        unsubscribe,
     ):
         app.include_router(module.router)
 

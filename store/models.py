@@ -206,6 +206,11 @@ class Message(SQLModel, table=True):
     contact_id: uuid.UUID = Field(foreign_key="contact.id", ondelete="CASCADE")
     channel: str = Field(max_length=20)
     to_address: str = Field(max_length=320)
+    to_contact: bool = Field(
+        default=True,
+        sa_column_kwargs={"server_default": text("true")},
+        description="False for notifications to staff about the contact.",
+    )
     subject: str = Field(default="")
     body: str = Field(default="")
     status: MessageStatus = Field(default=MessageStatus.queued, max_length=20)

@@ -70,7 +70,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/users/{user_id}/api-keys"): ADMIN,
     ("DELETE", "/api-keys/{key_id}"): ADMIN,
 }
-OPEN = {("GET", "/health")}
+OPEN = {("GET", "/health"), ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}")}
 
 
 def _routes() -> set[tuple[str, str]]:

@@ -1,6 +1,8 @@
 """Emails leave over SMTP to a real server on loopback, once each."""
 
+import email.message
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
@@ -21,6 +23,13 @@ from tests.integration.helpers import (
     new_contact,
     published_sequence,
 )
+
+
+def _body(message: email.message.Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode().replace("\r\n", "\n")
+
 
 GREETING = {
     "tracks": [
@@ -52,7 +61,7 @@ async def test_an_email_step_sends_over_smtp_and_marks_the_message_sent(
     [received] = smtp_sink.to("ada@example.com")
     assert received["Subject"] == "Hello Ada"
     assert received["From"] == "campaigns@example.com"
-    assert str(received.get_payload()).strip() == "Welcome aboard."
+    assert _body(received).startswith("Welcome aboard.\n\n--\nUnsubscribe: http")
     [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
     assert stored["status"] == "sent"
     async with sessionmaker() as session:
@@ -90,3 +99,58 @@ async def test_a_refused_address_fails_the_step_with_the_reason(
     [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
     assert stored["status"] == "failed"
     assert smtp_sink.received == []
+
+
+async def test_the_unsubscribe_link_stops_further_email(
+    admin: httpx.AsyncClient, api: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink
+) -> None:
+    sequence_id = await published_sequence(admin, GREETING)
+    contact_id = await new_contact(admin)
+    first = await enroll(admin, sequence_id, contact_id)
+    await enrollment_status(admin, first["id"], "completed")
+
+    [received] = smtp_sink.to("ada@example.com")
+    link = received["List-Unsubscribe"].strip("<>")
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"Unsubscribe: {link}" in _body(received)
+    path = urlsplit(link).path
+
+    forged = await api.post(path[:-4] + "0000")
+    assert (forged.status_code, forged.json()["detail"]) == (
+        404,
+        "this unsubscribe link is not valid",
+    )
+    clicked = await api.post(path)  # no API key: the signed link is enough
+    assert clicked.status_code == 204
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["do_not_contact"] == ["email"]
+    assert (await api.get(path)).status_code == 200, "opening it again is harmless"
+
+    again = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
+    )
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        f"contact {contact_id} opted out of every channel sequence {sequence_id} uses",
+    )
+    assert len(smtp_sink.to("ada@example.com")) == 1
+
+
+async def test_staff_notifications_carry_no_unsubscribe_link(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink
+) -> None:
+    notify = {
+        "id": "tell",
+        "kind": "email",
+        "subject": "New lead",
+        "body": "b",
+        "send_to": {"who": "address", "address": "sales@example.com"},
+    }
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(
+        admin,
+        await published_sequence(admin, {"tracks": [{"id": "m", "steps": [notify]}]}),
+        contact_id,
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    [received] = smtp_sink.to("sales@example.com")
+    assert received["List-Unsubscribe"] is None

@@ -1,0 +1,38 @@
+"""The link at the foot of every email to a contact. Open: the signed token is the credential."""
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from activities import unsubscribe
+from api.deps import SessionDep, SettingsDep
+from api.errors import NotFound
+from sequences import Channel
+from store import contacts
+
+router = APIRouter(tags=["unsubscribe"])
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribed</title></head>
+<body><p>You will get no more emails from us.</p></body></html>"""
+
+
+async def _opt_out(token: str, session: SessionDep, settings: SettingsDep) -> None:
+    contact_id = unsubscribe.contact_of(token, settings.unsubscribe_secret)
+    contact = await contacts.get_contact(session, contact_id) if contact_id else None
+    if contact is None:
+        raise NotFound("this unsubscribe link is not valid")
+    if Channel.email not in contact.do_not_contact:
+        contact.do_not_contact = [*contact.do_not_contact, Channel.email]
+    await session.flush()
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_page(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """Opened from the email: stop emailing this contact."""
+    await _opt_out(token, session, settings)
+    return HTMLResponse(PAGE)
+
+
+@router.post("/unsubscribe/{token}", status_code=204)
+async def unsubscribe_one_click(token: str, session: SessionDep, settings: SettingsDep) -> None:
+    """Mail clients' one-click unsubscribe (RFC 8058): stop emailing this contact."""
+    await _opt_out(token, session, settings)
