@@ -45,6 +45,9 @@ class User(SQLModel, table=True):
     email: str = Field(unique=True, max_length=320)
     name: str = Field(default="", max_length=200)
     role: Role = Field(max_length=20)
+    daily_send_cap: int | None = Field(
+        default=None, ge=0, description="Most messages a day sent in this user's name."
+    )
     created_at: datetime = _timestamp()
 
 
@@ -190,6 +193,8 @@ class EnrollmentEvent(SQLModel, table=True):
 class MessageStatus(StrEnum):
     queued = "queued"
     sent = "sent"
+    delivered = "delivered"
+    bounced = "bounced"
     failed = "failed"
 
 
@@ -213,9 +218,49 @@ class Message(SQLModel, table=True):
     )
     subject: str = Field(default="")
     body: str = Field(default="")
+    html_body: str | None = Field(default=None, description="The HTML part of an email.")
+    sender: str | None = Field(
+        default=None, max_length=400, description="From, when not the default."
+    )
+    reply_to: str | None = Field(default=None, max_length=320)
+    sent_by: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="user.id",
+        ondelete="SET NULL",
+        description="Whose daily cap it counts against.",
+    )
     status: MessageStatus = Field(default=MessageStatus.queued, max_length=20)
+    provider_id: str | None = Field(
+        default=None, max_length=100, index=True, description="The provider's id, for its webhooks."
+    )
+    status_detail: str | None = Field(default=None, max_length=1000)
     created_at: datetime = _timestamp()
     sent_at: datetime | None = _optional_timestamp()
+
+
+class SendSlot(SQLModel, table=True):
+    """Messages sent per rate-limit scope and window, e.g. email per minute or a user's day."""
+
+    __tablename__ = "send_slot"
+
+    scope: str = Field(primary_key=True, max_length=200)
+    window_start: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), primary_key=True, nullable=False)
+    )
+    used: int = Field(default=0)
+
+
+class SendReservation(SQLModel, table=True):
+    """When a held message may go, fixed once per effect key so a retry keeps its place."""
+
+    __tablename__ = "send_reservation"
+
+    effect_key: str = Field(primary_key=True, max_length=300)
+    enrollment_id: uuid.UUID | None = Field(
+        default=None, foreign_key="enrollment.id", index=True, ondelete="CASCADE"
+    )
+    send_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str | None = Field(default=None, max_length=300)
 
 
 class AppliedEffect(SQLModel, table=True):
