@@ -51,6 +51,25 @@ class Settings(BaseSettings):
     http_post_signing_secret: str | None = Field(
         default=None, description="Signs each HTTP post body (X-Signature-256: sha256=HMAC)."
     )
+    twilio_account_sid: str | None = Field(
+        default=None, description="SMS, voice and fax provider account; unset leaves them queued."
+    )
+    twilio_auth_token: str | None = Field(
+        default=None, description="Authenticates calls to the provider and checks its webhooks."
+    )
+    twilio_base_url: str = Field(
+        default="https://api.twilio.com", description="The provider's API, Twilio-compatible."
+    )
+    twilio_fax_base_url: str = Field(
+        default="https://fax.twilio.com", description="The provider's fax API."
+    )
+    sms_from: str | None = Field(default=None, description="Number SMS are sent from.")
+    voice_from: str | None = Field(default=None, description="Number calls are placed from.")
+    fax_from: str | None = Field(default=None, description="Number faxes are sent from.")
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Checks email-provider webhooks (X-Signature-256: sha256=HMAC of the body).",
+    )
 
     @property
     def temporal_target(self) -> str:
