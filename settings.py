@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     mail_from: str = "campaigns@localhost"
+    mailbox_port: int = Field(
+        default=8025, description="`make run`'s mailbox page, when SMTP_HOST is unset."
+    )
+    mailbox_smtp_port: int = Field(
+        default=1025, description="`make run`'s local SMTP sink, when SMTP_HOST is unset."
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where recipients reach the API's links."
     )
@@ -66,6 +72,10 @@ class Settings(BaseSettings):
     sms_from: str | None = Field(default=None, description="Number SMS are sent from.")
     voice_from: str | None = Field(default=None, description="Number calls are placed from.")
     fax_from: str | None = Field(default=None, description="Number faxes are sent from.")
+    send_rate_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Most messages per minute per channel over all sequences, e.g. {"sms": 60}.',
+    )
     webhook_secret: str | None = Field(
         default=None,
         description="Checks email-provider webhooks (X-Signature-256: sha256=HMAC of the body).",

@@ -17,15 +17,19 @@ from activities.delivery import DeliveryActivities
 from activities.email import SmtpSender
 from activities.events import EventActivities
 from activities.http import HttpActivities
+from activities.links import Links
 from activities.messaging import MessagingActivities
 from activities.outbound import OutboundPolicy
 from activities.projection import ProjectionActivities
+from activities.providers import PhoneProvider
+from activities.sending import SendingActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
 from settings import get_settings
 from store.db import SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.sandbox import WORKFLOW_RUNNER
 
 log = logging.getLogger("worker")
 
@@ -41,13 +45,20 @@ def create_worker(
     *,
     outbound: OutboundPolicy | None = None,
     email: SmtpSender | None = None,
+    phone: PhoneProvider | None = None,
+    links: Links | None = None,
+    rate_limits: dict[str, int] | None = None,
     year: timedelta | None = None,
 ) -> Worker:
-    """`year` shortens yearly timers, for tests only."""
+    """Channels without a sender or provider keep their messages queued in the outbox.
+
+    `year` shortens yearly timers, for tests only.
+    """
     crm = CrmActivities(sessionmaker)
     messaging = MessagingActivities(sessionmaker)
     web = HttpActivities(sessionmaker, http, outbound or OutboundPolicy())
-    delivery = DeliveryActivities(sessionmaker, email)
+    delivery = DeliveryActivities(sessionmaker, email, phone, links)
+    sending = SendingActivities(sessionmaker, rate_limits or {})
     projection = ProjectionActivities(sessionmaker)
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
@@ -56,10 +67,12 @@ def create_worker(
         client,
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
+        workflow_runner=WORKFLOW_RUNNER,
         activities=[
             messaging.send_email,
             messaging.send_message,
             delivery.deliver,
+            sending.reserve_send,
             crm.apply_tag,
             crm.run_process,
             web.http_post,
@@ -91,6 +104,9 @@ async def main() -> None:
         http,
         outbound=outbound,
         email=SmtpSender.from_settings(settings),
+        phone=PhoneProvider.from_settings(settings, http),
+        links=Links.from_settings(settings),
+        rate_limits=settings.send_rate_limits,
     )
 
     stop = asyncio.Event()

@@ -21,6 +21,7 @@ from sequences import (
     SendTo,
     SequenceSettings,
 )
+from sequences.sending import Sender, Sending
 
 
 class EnrollmentRef(BaseModel):
@@ -35,7 +36,9 @@ class SendEmailInput(BaseModel):
     ref: EnrollmentRef
     subject: str
     body: str
+    html: str | None = None
     send_to: SendTo = Field(default_factory=SendTo)
+    sender: Sender = Field(default_factory=Sender)
 
 
 class SendMessageInput(SendEmailInput):
@@ -149,3 +152,18 @@ class DeliverInput(BaseModel):
 
 class DeliverResult(BaseModel):
     status: str
+
+
+class ReserveInput(BaseModel):
+    ref: EnrollmentRef
+    message_id: str
+    channel: Channel
+    sequence_id: str
+    sending: Sending
+    timezone: str | None = Field(description="The sequence's, for contacts without one.")
+    now: datetime
+
+
+class Reservation(BaseModel):
+    send_at: datetime
+    reason: str | None = Field(default=None, description="Why the message waits, if it does.")

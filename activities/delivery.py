@@ -1,6 +1,12 @@
-"""Handing outbox messages to their channel: recorded as queued before, as sent after."""
+"""Handing outbox messages to their channel: recorded as queued before, as sent after.
+
+A message already sent is never handed over again, and each provider gets the effect key
+(email Message-ID, SMS/voice/fax idempotency token) so a send whose answer was lost is not
+repeated either. A channel without a configured provider leaves its messages queued.
+"""
 
 import uuid
+from datetime import timedelta
 
 import aiosmtplib
 from temporalio import activity
@@ -8,14 +14,29 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import DeliverInput, DeliverResult
 from activities.email import SmtpSender
+from activities.links import Links
+from activities.providers import PhoneProvider, ProviderRejected, ProviderUnavailable
+from sequences import Channel
+from store import records
 from store.db import SessionMaker, transaction
-from store.models import Message, MessageStatus, utcnow
+from store.models import Contact, FulfillmentEntry, Message, MessageStatus, utcnow
+
+# Where printed letters wait for the mail house, unless the step names another list.
+LETTERS_LIST = "Letters"
 
 
 class DeliveryActivities:
-    def __init__(self, sessionmaker: SessionMaker, email: SmtpSender | None) -> None:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        email: SmtpSender | None,
+        phone: PhoneProvider | None = None,
+        links: Links | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._email = email
+        self._phone = phone
+        self._links = links
 
     @activity.defn
     async def deliver(self, request: DeliverInput) -> DeliverResult:
@@ -26,31 +47,93 @@ class DeliveryActivities:
             raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
         if message.status != MessageStatus.queued:
             return DeliverResult(status=message.status)
-        if message.channel != "email" or self._email is None:
-            # No provider for this channel here: the message waits in the outbox.
-            return DeliverResult(status=MessageStatus.queued)
-        email = self._email.compose(
+        match message.channel:
+            case Channel.email if self._email is not None:
+                provider_id = await self._send_email(self._email, message)
+            case Channel.sms | Channel.voice | Channel.fax if self._phone is not None:
+                provider_id = await self._send_by_phone(self._phone, message)
+            case Channel.letter:
+                await self._print(message)
+                return DeliverResult(status=MessageStatus.queued)
+            case _:
+                # No provider for this channel here: the message waits in the outbox.
+                return DeliverResult(status=MessageStatus.queued)
+        await self._mark(message.id, MessageStatus.sent, provider_id=provider_id)
+        return DeliverResult(status=MessageStatus.sent)
+
+    async def _send_email(self, sender: SmtpSender, message: Message) -> str:
+        email = sender.compose(
             effect_key=message.effect_key,
             to=message.to_address,
             subject=message.subject,
             body=message.body,
+            html=message.html_body,
+            sender=message.sender,
+            reply_to=message.reply_to,
             # Staff notifications carry no unsubscribe link: only contacts opt out.
             unsubscribe_from=message.contact_id if message.to_contact else None,
         )
         try:
-            await self._email.send(email)
+            await sender.send(email)
         except aiosmtplib.SMTPRecipientsRefused as refused:
-            await self._mark(message.id, MessageStatus.failed)
-            raise ApplicationError(
-                f"the mail server refused {message.to_address}: {refused}", non_retryable=True
-            ) from refused
-        await self._mark(message.id, MessageStatus.sent)
-        return DeliverResult(status=MessageStatus.sent)
+            await self._fail(message, f"the mail server refused {message.to_address}: {refused}")
+        return str(email["Message-ID"]).strip("<>")
 
-    async def _mark(self, message_id: uuid.UUID, status: MessageStatus) -> None:
+    async def _send_by_phone(self, phone: PhoneProvider, message: Message) -> str:
+        try:
+            return await phone.send(
+                message.channel,
+                message.to_address,
+                message.body,
+                idempotency_key=message.effect_key,
+                status_callback=self._links.status_callback() if self._links else None,
+                media_url=self._links.fax_document(message.id) if self._links else None,
+            )
+        except ProviderRejected as rejected:
+            await self._fail(message, str(rejected))
+        except ProviderUnavailable as unavailable:
+            delay = unavailable.retry_after
+            raise ApplicationError(
+                str(unavailable),
+                next_retry_delay=timedelta(seconds=delay) if delay else None,
+            ) from unavailable
+        raise AssertionError("unreachable")
+
+    async def _print(self, message: Message) -> None:
+        """A letter joins the letters' fulfilment list; it counts as sent once fulfilled."""
+        async with transaction(self._sessionmaker) as session:
+            contact = await session.get(Contact, message.contact_id)
+            if contact is None:
+                raise ApplicationError(f"contact {message.contact_id} is gone", non_retryable=True)
+            await records.insert_once(
+                session,
+                FulfillmentEntry(
+                    effect_key=message.effect_key,
+                    enrollment_id=message.enrollment_id,
+                    contact_id=contact.id,
+                    list_id=await records.fulfillment_list_id(session, LETTERS_LIST),
+                    mailing_address=contact.mailing_address,
+                    item="letter",
+                ),
+            )
+
+    async def _fail(self, message: Message, reason: str) -> None:
+        await self._mark(message.id, MessageStatus.failed, detail=reason)
+        raise ApplicationError(reason, non_retryable=True)
+
+    async def _mark(
+        self,
+        message_id: uuid.UUID,
+        status: MessageStatus,
+        *,
+        provider_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         async with transaction(self._sessionmaker) as session:
             message = await session.get(Message, message_id, with_for_update=True)
             assert message is not None
             message.status = status
+            message.provider_id = provider_id or message.provider_id
+            message.status_detail = detail[:1000] if detail else message.status_detail
             if status == MessageStatus.sent:
                 message.sent_at = utcnow()

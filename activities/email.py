@@ -5,7 +5,8 @@ import uuid
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formataddr, formatdate, parseaddr
+from html import escape
 
 import aiosmtplib
 
@@ -19,6 +20,11 @@ def message_id(effect_key: str, sender: str) -> str:
     """The same Message-ID for every attempt at one message, so receivers can drop repeats."""
     domain = sender.rsplit("@", 1)[-1] or "localhost"
     return f"<{hashlib.sha256(effect_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def _with_footer(html: str, footer: str) -> str:
+    closing = html.lower().rfind("</body>")
+    return f"{html[:closing]}{footer}{html[closing:]}" if closing >= 0 else f"{html}{footer}"
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,18 @@ class SmtpSender:
         to: str,
         subject: str,
         body: str,
+        html: str | None = None,
+        sender: str | None = None,
+        reply_to: str | None = None,
         unsubscribe_from: uuid.UUID | None = None,
     ) -> EmailMessage:
-        """The email; to a contact, with an unsubscribe link and one-click header."""
+        """The email, with an HTML part if given; to a contact, with unsubscribe link and header."""
         # Long header lines stay whole: a folded or encoded List-Unsubscribe breaks mail clients.
         email = EmailMessage(policy=SMTP_POLICY)
-        email["From"] = self.sender
+        email["From"] = self.from_header(sender)
         email["To"] = to
+        if reply_to:
+            email["Reply-To"] = reply_to
         email["Subject"] = subject
         email["Date"] = formatdate(usegmt=True)
         email["Message-ID"] = message_id(effect_key, self.sender)
@@ -75,8 +86,19 @@ class SmtpSender:
             email["List-Unsubscribe"] = f"<{link}>"
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             body = f"{body}\n\n--\nUnsubscribe: {link}\n"
+            if html is not None:
+                html = _with_footer(html, f'<p><a href="{escape(link)}">Unsubscribe</a></p>')
         email.set_content(body)
+        if html is not None:
+            email.add_alternative(html, subtype="html")
         return email
+
+    def from_header(self, sender: str | None) -> str:
+        """The sequence's sender; a sender with only a name borrows the server's address."""
+        if not sender:
+            return self.sender
+        name, address = parseaddr(sender)
+        return formataddr((name, address or self.sender))
 
     async def send(self, email: EmailMessage) -> None:
         # Sent as bytes: handing over the message object would let it be folded again.

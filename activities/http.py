@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import HttpPostInput, HttpPostResult
 from activities.crm import load_contact
 from activities.merging import merge_values
-from activities.outbound import OutboundPolicy
+from activities.outbound import OutboundPolicy, Target
 from sequences.merge import render
 from store.db import SessionMaker, transaction
 from store.models import HttpDelivery
@@ -31,7 +31,7 @@ class HttpActivities:
     async def http_post(self, request: HttpPostInput) -> HttpPostResult:
         """POST the step's fields once per effect key; 4xx fails the step, 5xx and errors retry."""
         ref = request.ref
-        await self._policy.check(request.url)
+        target = await self._policy.resolve(request.url)
         async with self._sessionmaker() as session:
             done = await session.scalar(
                 select(HttpDelivery).where(col(HttpDelivery.effect_key) == ref.effect_key)
@@ -48,10 +48,7 @@ class HttpActivities:
             **self._policy.signature_headers(body),
         }
         try:
-            # Redirects are not followed: a redirect could lead past the address check.
-            response = await self._http.post(
-                request.url, content=body, headers=headers, follow_redirects=False
-            )
+            response = await post_pinned(self._http, target, content=body, headers=headers)
         except httpx.HTTPError as error:
             raise ApplicationError(f"POST {request.url} failed: {error!r}") from error
         await self._record(request, contact.id, response)
@@ -85,3 +82,27 @@ class HttpActivities:
                     set_={k: values[k] for k in ("status_code", "response_excerpt")},
                 )
             )
+
+
+async def post_pinned(
+    http: httpx.AsyncClient, target: Target, *, content: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """POST to the target's vetted addresses in turn, as connecting by name would have."""
+
+    async def post(url: httpx.URL) -> httpx.Response:
+        # Redirects are not followed: a redirect could lead past the address check.
+        return await http.post(
+            url,
+            content=content,
+            headers={**headers, **target.headers},
+            extensions=target.extensions,
+            follow_redirects=False,
+        )
+
+    for url in target.urls[:-1]:
+        try:
+            return await post(url)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            # Nothing was sent yet, so the next address cannot receive the POST a second time.
+            continue
+    return await post(target.urls[-1])

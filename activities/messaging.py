@@ -1,10 +1,11 @@
 """Communications: each is rendered and recorded in the outbox once per effect key.
 
-Delivery through real providers comes later; the outbox row is the record of what was sent to
-whom, and why a message was not sent (the contact opted out of the channel).
+The outbox row is the record of what was sent to whom, from whom, and why a message was not
+sent (the contact opted out of the channel); delivery hands it to its channel afterwards.
 """
 
 import uuid
+from email.utils import formataddr
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -15,6 +16,7 @@ from activities.crm import ContactGone
 from activities.merging import merge_values
 from sequences import Channel, Recipient
 from sequences.merge import render
+from sequences.sending import Sender
 from store import contacts, messages
 from store.db import SessionMaker, transaction
 from store.models import Contact, Message, User
@@ -58,7 +60,9 @@ class MessagingActivities:
                 channel=Channel.email,
                 subject=request.subject,
                 body=request.body,
+                html=request.html,
                 send_to=request.send_to,
+                sender=request.sender,
             )
         )
 
@@ -74,6 +78,7 @@ class MessagingActivities:
             if to_contact and channel in contact.do_not_contact:
                 return MessageResult(skipped=f"the contact asked not to be contacted by {channel}")
             address = await self._address(session, contact, request)
+            sender, sent_by = await self._sender(session, request.sender)
             values = await merge_values(session, contact)
             stored = await messages.enqueue_message(
                 session,
@@ -86,9 +91,30 @@ class MessagingActivities:
                     to_contact=to_contact,
                     subject=render(request.subject, values),
                     body=render(request.body, values),
+                    html_body=render(request.html, values, html=True) if request.html else None,
+                    sender=sender,
+                    reply_to=request.sender.reply_to,
+                    sent_by=sent_by,
                 ),
             )
         return MessageResult(message_id=str(stored.id), to_address=stored.to_address)
+
+    async def _sender(
+        self, session: AsyncSession, sender: Sender
+    ) -> tuple[str | None, uuid.UUID | None]:
+        """The From header (None: the server's default) and the user whose daily cap it counts on."""
+        if sender.user_id is not None:
+            user = await session.get(User, sender.user_id)
+            if user is None:
+                raise ApplicationError(
+                    f"the sequence sends as user {sender.user_id}, who no longer exists",
+                    non_retryable=True,
+                )
+            return formataddr((sender.name or user.name, user.email)), user.id
+        if sender.address or sender.name:
+            # A name alone keeps the server's address: the deliverer fills it in.
+            return formataddr((sender.name, sender.address or "")), None
+        return None, None
 
     async def _address(
         self, session: AsyncSession, contact: Contact, request: SendMessageInput

@@ -5,10 +5,36 @@ import hashlib
 import hmac
 import ipaddress
 import socket
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from temporalio.exceptions import ApplicationError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# (host, port) -> the addresses the host resolves to, best first.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+# The well-known NAT64 prefix: a gateway turns these into the IPv4 address in the last 32 bits.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL pinned to the addresses vetted for it, so the request cannot be re-resolved."""
+
+    host: str
+    addresses: tuple[IPAddress, ...]
+    urls: tuple[httpx.URL, ...]  # one per address, in the same order
+    headers: dict[str, str]
+    extensions: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -17,28 +43,45 @@ class OutboundPolicy:
     # so a sequence designer cannot reach into the operator's own network.
     allow_private: bool = False
     signing_secret: str | None = None
+    resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
 
-    async def check(self, url: str) -> None:
-        """Refuse (for good) a URL whose host resolves to an address that is not public."""
-        if self.allow_private:
-            return
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+    async def resolve(self, url: str) -> Target:
+        """Resolve the URL's host once and vet every address; refuse (for good) a non-public one.
+
+        Connecting by name would resolve again, and a name that answered a public address here
+        could answer a private one then (DNS rebinding); the target connects to the vetted
+        addresses only. Allowed private addresses are pinned too, so there is one way to send.
+        """
+        parsed = httpx.URL(url)
+        host, ascii_host = parsed.host, parsed.raw_host.decode("ascii")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as error:
+            answers = await self.resolver(ascii_host, port)
+        except OSError as error:
             raise ApplicationError(f"cannot resolve {host}: {error}") from error
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise ApplicationError(
-                    f"refusing to POST to {host}: it resolves to {address}, which is not a "
-                    "public address",
-                    non_retryable=True,
-                )
+        addresses = tuple(dict.fromkeys(ipaddress.ip_address(answer) for answer in answers))
+        if not addresses:
+            raise ApplicationError(f"cannot resolve {host}: no addresses")
+        if not self.allow_private:
+            for address in addresses:
+                if not _is_public(address):
+                    raise ApplicationError(
+                        f"refusing to POST to {host}: it resolves to {address}, which is not a "
+                        "public address",
+                        non_retryable=True,
+                    )
+        headers = {"Host": parsed.netloc.decode("ascii")}
+        if parsed.scheme == "https":
+            # Pooled connections are keyed by address, not name: without this, another host on
+            # the same address could reuse a TLS connection whose certificate named this one.
+            headers["Connection"] = "close"
+        return Target(
+            host=host,
+            addresses=addresses,
+            urls=tuple(parsed.copy_with(host=str(address)) for address in addresses),
+            headers=headers,
+            extensions={"sni_hostname": ascii_host},
+        )
 
     def signature_headers(self, body: bytes) -> dict[str, str]:
         """An HMAC-SHA256 of the body, so the receiver can tell the request came from us."""
@@ -46,3 +89,15 @@ class OutboundPolicy:
             return {}
         digest = hmac.new(self.signing_secret.encode(), body, hashlib.sha256).hexdigest()
         return {"X-Signature-256": f"sha256={digest}"}
+
+
+def _is_public(address: IPAddress) -> bool:
+    if not address.is_global:
+        return False
+    # An IPv6 address that carries an IPv4 one is only as public as the IPv4 address it reaches.
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF).is_global
+        if address.sixtofour is not None:
+            return address.sixtofour.is_global
+    return True

@@ -14,6 +14,7 @@ from api.errors import install_error_handler
 from api.routes import (
     contacts,
     custom_fields,
+    documents,
     enrollments,
     events,
     fulfillment,
@@ -22,6 +23,7 @@ from api.routes import (
     tasks,
     unsubscribe,
     users,
+    webhooks,
 )
 from settings import Settings, get_settings
 from store.db import create_engine, create_sessionmaker
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fulfillment,
         users,
         unsubscribe,
+        documents,
+        webhooks,
     ):
         app.include_router(module.router)
 

@@ -70,12 +70,17 @@ class _Communication(StepBase):
 
 
 class EmailStep(_Communication):
-    """Send an email; subject and body take merge fields like `{{ contact.first_name }}`."""
+    """Send an email; subject and bodies are templates with merge fields like `{{ contact.first_name }}`."""
 
     channel: ClassVar[Channel] = Channel.email
     kind: Literal["email"] = "email"
     subject: Annotated[Template, StringConstraints(max_length=998)]
-    body: Annotated[Template, StringConstraints(max_length=100_000)]
+    body: Annotated[Template, StringConstraints(max_length=100_000)] = Field(
+        description="The plain-text part."
+    )
+    html: Annotated[Template, StringConstraints(max_length=500_000)] | None = Field(
+        default=None, description="An HTML part beside the text; merged values are escaped."
+    )
 
     def subject_and_body(self) -> tuple[str, str]:
         return self.subject, self.body

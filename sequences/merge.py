@@ -1,9 +1,18 @@
-"""Merge fields: `{{ contact.first_name }}` placeholders in communication templates."""
+"""Templates with merge fields: `{{ contact.first_name }}` in communications, notes and titles.
 
-import re
-from collections.abc import Mapping
+Templates are Jinja2 run in its sandbox: designers get conditions and filters
+(`{% if contact.fields.vip %}`, `{{ contact.first_name | default("there") }}`), while a template
+cannot reach Python internals, and merged values are inserted as text, never evaluated again.
+HTML templates escape every value.
+"""
 
-MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateError, nodes
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import SandboxedEnvironment
 
 KNOWN_FIELDS = frozenset(
     {
@@ -17,20 +26,101 @@ KNOWN_FIELDS = frozenset(
         "company.name",
     }
 )
-# Custom fields are open-ended: any `contact.fields.<name>` is accepted and renders empty if unset.
-CUSTOM_FIELD = re.compile(r"^contact\.fields\.[A-Za-z_][A-Za-z0-9_]{0,63}$")
+ROOTS = frozenset(field.split(".")[0] for field in KNOWN_FIELDS)
+CUSTOM_FIELDS = "contact.fields"
+
+
+class TemplateRenderError(Exception):
+    """A template that cannot be rendered; retrying will not help (retry policies name it)."""
+
+
+def _blank_if_none(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _environment(*, html: bool) -> SandboxedEnvironment:
+    # Chainable: a custom field the contact lacks renders empty instead of failing the step.
+    return SandboxedEnvironment(
+        undefined=ChainableUndefined,
+        autoescape=html,
+        keep_trailing_newline=True,
+        finalize=_blank_if_none,
+    )
+
+
+_TEXT = _environment(html=False)
+_HTML = _environment(html=True)
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    """`contact.fields.vip` for attribute (or constant-key item) chains starting at a name."""
+    match node:
+        case nodes.Name(name=name):
+            return str(name)
+        case nodes.Getattr(node=inner, attr=attr):
+            base = _dotted(inner)
+            return f"{base}.{attr}" if base else None
+        case nodes.Getitem(node=inner, arg=nodes.Const(value=str() as key)):
+            base = _dotted(inner)
+            return f"{base}.{key}" if base else None
+    return None
+
+
+def _references(node: nodes.Node) -> Iterator[str]:
+    """Every dotted name the template reads, outermost chains only, in order."""
+    dotted = _dotted(node) if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Name) else None
+    if dotted is not None:
+        yield dotted
+        return
+    for child in node.iter_child_nodes():
+        yield from _references(child)
+
+
+def _private_attributes(tree: nodes.Template) -> list[str]:
+    found = [node.attr for node in tree.find_all(nodes.Getattr) if node.attr.startswith("_")]
+    found += [
+        node.arg.value
+        for node in tree.find_all(nodes.Getitem)
+        if isinstance(node.arg, nodes.Const)
+        and isinstance(node.arg.value, str)
+        and node.arg.value.startswith("_")
+    ]
+    return found
 
 
 def merge_fields_in(template: str) -> list[str]:
-    return MERGE_FIELD.findall(template)
+    """The merge fields a template reads, e.g. ["contact.first_name"]; [] if it does not parse."""
+    try:
+        tree = _TEXT.parse(template)
+    except TemplateError:
+        return []
+    return [name for name in _references(tree) if name.split(".")[0] in ROOTS]
 
 
+def _is_known(field: str) -> bool:
+    if field in KNOWN_FIELDS:
+        return True
+    prefix, _, name = field.rpartition(".")
+    return prefix == CUSTOM_FIELDS and name.isidentifier()
+
+
+@lru_cache(maxsize=4096)
 def check_merge_fields(template: str) -> str:
-    unknown = sorted(
-        name
-        for name in set(merge_fields_in(template)) - KNOWN_FIELDS
-        if not CUSTOM_FIELD.match(name)
-    )
+    """The template, if it parses and reads only known merge fields; a ValueError saying why not."""
+    try:
+        tree = _TEXT.parse(template)
+    except TemplateError as error:
+        line = getattr(error, "lineno", None)
+        raise ValueError(f"template error{f' on line {line}' if line else ''}: {error}") from None
+    private = _private_attributes(tree)
+    if private:
+        raise ValueError(f"templates cannot read private attributes ({', '.join(private)})")
+    strangers = sorted(find_undeclared_variables(tree) - ROOTS)
+    if strangers:
+        raise ValueError(
+            f"unknown name(s) {', '.join(strangers)}; templates read contact, owner and company"
+        )
+    unknown = sorted({name for name in merge_fields_in(template) if not _is_known(name)})
     if unknown:
         raise ValueError(
             f"unknown merge field(s) {', '.join(unknown)}; "
@@ -39,6 +129,16 @@ def check_merge_fields(template: str) -> str:
     return template
 
 
-def render(template: str, values: Mapping[str, str]) -> str:
-    """Replace every merge field with its value; a field with no value renders empty."""
-    return MERGE_FIELD.sub(lambda match: values.get(match.group(1), ""), template)
+@lru_cache(maxsize=1024)
+def _compiled(template: str, html: bool) -> Any:
+    return (_HTML if html else _TEXT).from_string(template)
+
+
+def render(template: str, values: Mapping[str, Any], *, html: bool = False) -> str:
+    """The template with the values merged in; HTML templates escape each value."""
+    try:
+        return str(_compiled(template, html).render(values))
+    # Anything a template raises while rendering (a sandbox refusal, calling a string) is the
+    # template's fault, and the same on every attempt.
+    except Exception as error:
+        raise TemplateRenderError(f"the template could not be rendered: {error}") from error

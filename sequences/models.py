@@ -35,6 +35,7 @@ from sequences.manual import (
     TaskStep,
     WaitForEventStep,
 )
+from sequences.sending import Sending
 from sequences.timers import DateTimerStep, DelayStep, EventTimerStep, FieldTimerStep
 
 Step = Annotated[
@@ -109,6 +110,7 @@ class SequenceSettings(BaseModel):
         max_length=50,
         description="Events that enroll the contact into this sequence.",
     )
+    sending: Sending = Field(default_factory=Sending)
 
 
 class SequenceDefinition(BaseModel):

@@ -3,11 +3,11 @@
 import uuid
 from collections.abc import Sequence as Seq
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store.models import Contact, FulfillmentEntry, FulfillmentList
+from store.models import Contact, FulfillmentEntry, FulfillmentList, Message, MessageStatus
 
 
 async def lists_with_counts(session: AsyncSession) -> list[tuple[FulfillmentList, int, int]]:
@@ -29,11 +29,25 @@ async def lists_with_counts(session: AsyncSession) -> list[tuple[FulfillmentList
 
 async def entries(
     session: AsyncSession, list_id: uuid.UUID
-) -> Seq[tuple[FulfillmentEntry, Contact]]:
+) -> Seq[tuple[FulfillmentEntry, Contact, str]]:
+    """Each entry with its contact and, for a letter, the letter's text."""
     rows = await session.execute(
-        select(FulfillmentEntry, Contact)
+        select(FulfillmentEntry, Contact, col(Message.body))
         .join(Contact, col(Contact.id) == col(FulfillmentEntry.contact_id))
+        .outerjoin(Message, col(Message.effect_key) == col(FulfillmentEntry.effect_key))
         .where(col(FulfillmentEntry.list_id) == list_id)
         .order_by(col(FulfillmentEntry.created_at), col(FulfillmentEntry.id))
     )
-    return [(entry, contact) for entry, contact in rows]
+    return [(entry, contact, letter or "") for entry, contact, letter in rows]
+
+
+async def mark_letter_sent(session: AsyncSession, entry: FulfillmentEntry) -> None:
+    """A letter's message counts as sent once its entry is fulfilled."""
+    if entry.effect_key is None:
+        return
+    await session.execute(
+        update(Message)
+        .where(col(Message.effect_key) == entry.effect_key)
+        .where(col(Message.status) == MessageStatus.queued)
+        .values(status=MessageStatus.sent, sent_at=entry.fulfilled_at)
+    )

@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         MessageResult,
         ProcessInput,
         ProjectionUpdate,
+        Reservation,
+        ReserveInput,
         SendEmailInput,
         SendMessageInput,
         TimerInput,
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.http import HttpActivities
     from activities.messaging import MessagingActivities
     from activities.projection import ProjectionActivities
+    from activities.sending import SendingActivities
     from activities.tasks import TaskActivities
     from activities.timers import TimerActivities
 
@@ -45,10 +48,17 @@ EFFECT_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=10,
+    # A template that cannot render fails the same way every time.
+    non_retryable_error_types=["TemplateRenderError"],
 )
 # Reads and the projection must eventually succeed, so they retry for as long as it takes.
 PERSISTENT_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
 )
 EFFECT_TIMEOUT = timedelta(seconds=30)
 HTTP_TIMEOUT = timedelta(seconds=60)
@@ -63,12 +73,13 @@ async def _effect(
     request: In,
     summary: str,
     timeout: timedelta = EFFECT_TIMEOUT,
+    retry: RetryPolicy = EFFECT_RETRY,
 ) -> Out:
     return await workflow.execute_activity_method(
         method,
         request,
         start_to_close_timeout=timeout,
-        retry_policy=EFFECT_RETRY,
+        retry_policy=retry,
         summary=summary,
     )
 
@@ -99,7 +110,14 @@ async def send_message(request: SendMessageInput, step_id: str) -> MessageResult
 
 
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
-    return await _effect(DeliveryActivities.deliver, request, f"{step_id}: deliver")
+    # A provider outage delays messages rather than failing them: retry for as long as it takes.
+    return await _effect(
+        DeliveryActivities.deliver, request, f"{step_id}: deliver", retry=DELIVERY_RETRY
+    )
+
+
+async def reserve_send(request: ReserveInput, step_id: str) -> Reservation:
+    return await _local(SendingActivities.reserve_send, request, f"{step_id}: when to send")
 
 
 async def run_process(request: ProcessInput) -> dict[str, Any]:

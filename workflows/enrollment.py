@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         MessageResult,
         ProcessInput,
         ProjectionUpdate,
+        ReserveInput,
         SendEmailInput,
         SendMessageInput,
         TimerInput,
@@ -274,19 +275,31 @@ class EnrollmentWorkflow:
         )
         if isinstance(step, EmailStep):
             sent = await effects.send_email(
-                SendEmailInput(ref=ref, subject=step.subject, body=step.body, send_to=step.send_to),
+                SendEmailInput(
+                    ref=ref,
+                    subject=step.subject,
+                    body=step.body,
+                    html=step.html,
+                    send_to=step.send_to,
+                    sender=self._input.definition.settings.sending.sender,
+                ),
                 step.id,
             )
-            return StepDone(step.then, await self._deliver(sent, step.id))
+            return StepDone(step.then, await self._deliver(sent, step, track_id, position))
         elif isinstance(step, CommunicationStep):
             subject, body = step.subject_and_body()
             sent = await effects.send_message(
                 SendMessageInput(
-                    ref=ref, channel=step.channel, subject=subject, body=body, send_to=step.send_to
+                    ref=ref,
+                    channel=step.channel,
+                    subject=subject,
+                    body=body,
+                    send_to=step.send_to,
+                    sender=self._input.definition.settings.sending.sender,
                 ),
                 step.id,
             )
-            return StepDone(step.then, await self._deliver(sent, step.id))
+            return StepDone(step.then, await self._deliver(sent, step, track_id, position))
         elif isinstance(step, ApplyTagStep):
             tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
             # Histories recorded before tags were announced must replay without the call.
@@ -329,15 +342,57 @@ class EnrollmentWorkflow:
             assert_never(step)
         return StepDone(step.then)
 
-    async def _deliver(self, sent: MessageResult, step_id: str) -> dict[str, Any]:
+    async def _deliver(
+        self, sent: MessageResult, step: CommunicationStep, track_id: str, position: TrackState
+    ) -> dict[str, Any]:
         """Hand a message recorded in the outbox to its channel; what to record of it."""
         if sent.skipped:
             return {"skipped": sent.skipped}
         # Histories recorded before delivery existed replay without the call.
         if sent.message_id is None or not workflow.patched("deliver-messages"):
             return {}
-        delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step_id)
-        return {"message": delivered.status}
+        detail: dict[str, Any] = {}
+        # Histories recorded before sending discipline replay without a reservation.
+        if workflow.patched("sending-discipline"):
+            detail = await self._hold_for_slot(sent.message_id, step, track_id, position)
+        delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step.id)
+        return {**detail, "message": delivered.status}
+
+    async def _hold_for_slot(
+        self, message_id: str, step: CommunicationStep, track_id: str, position: TrackState
+    ) -> dict[str, Any]:
+        """Wait for the message's place under the rate limits, daily caps and quiet hours."""
+        settings = self._input.definition.settings
+        slot = await effects.reserve_send(
+            ReserveInput(
+                ref=EnrollmentRef(
+                    enrollment_id=self._input.enrollment_id,
+                    contact_id=self._input.contact_id,
+                    effect_key=self._effect_key(track_id, step.id, position),
+                ),
+                message_id=message_id,
+                channel=step.channel,
+                sequence_id=self._input.sequence_id,
+                sending=settings.sending,
+                timezone=settings.timezone,
+                now=workflow.now(),
+            ),
+            step.id,
+        )
+        remaining = slot.send_at - workflow.now()
+        if remaining <= timedelta(0):
+            return {}
+        held = {"held_until": slot.send_at.isoformat(), "held_because": slot.reason}
+        position.wake_at, position.held_because = slot.send_at, slot.reason
+        self._publish("message_held", track_id=track_id, step_id=step.id, detail=held)
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                self._interrupted, timeout=remaining, timeout_summary=f"{step.id}: held"
+            )
+        position.wake_at = position.held_because = None
+        # A stop while the message was held keeps it from going until reactivation.
+        await self._wait_until_active()
+        return held
 
     async def _wait_for_person(
         self, step: PersonStep, ref: EnrollmentRef, position: TrackState

@@ -18,7 +18,10 @@ class Status(StrEnum):
 class TrackState(BaseModel):
     step_id: str | None = Field(description="The step to run next; None once the track has ended.")
     wake_at: datetime | None = Field(
-        default=None, description="When the delay the track is sleeping in ends."
+        default=None, description="When the delay or the held message the track waits on ends."
+    )
+    held_because: str | None = Field(
+        default=None, description="Why a message waits: a rate limit, a daily cap, quiet hours."
     )
     visits: dict[str, int] = Field(
         default_factory=dict, description="Completed runs per step; part of each effect key."

@@ -1,12 +1,10 @@
 from fastapi import APIRouter, status
-from sqlalchemy.dialects.postgresql import insert
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound
 from api.schemas.events import EventAccepted, EventCreate
-from api.services.contact_events import fan_out
+from api.services import contact_events
 from store import contacts
-from store.models import ContactEvent, utcnow
 
 router = APIRouter(tags=["events"])
 
@@ -23,15 +21,17 @@ async def record_event(
     contact = await contacts.get_contact(session, body.contact_id)
     if contact is None:
         raise NotFound.of("contact", body.contact_id)
-    event = ContactEvent(
-        contact_id=contact.id,
-        event=body.event,
-        name=body.name,
+    recorded = await contact_events.record(
+        session,
+        temporal,
+        settings.temporal_task_queue,
+        contact,
+        user,
+        body.event,
+        body.name,
         data=body.data,
-        occurred_at=body.occurred_at or utcnow(),
+        occurred_at=body.occurred_at,
     )
-    await session.execute(insert(ContactEvent).values(**event.model_dump()))
-    told, enrolled = await fan_out(
-        session, temporal, settings.temporal_task_queue, contact, user, body.event, body.name
+    return EventAccepted(
+        event_id=recorded.event_id, enrollments_told=recorded.told, enrolled=recorded.enrolled
     )
-    return EventAccepted(event_id=event.id, enrollments_told=told, enrolled=enrolled)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/fulfillment-lists", tags=["fulfillment"])
 COLUMNS = [
     "entry_id", "contact_id", "name", "email",
     "line1", "line2", "city", "region", "postal_code", "country",
-    "added_at", "fulfilled_at",
+    "item", "letter", "added_at", "fulfilled_at",
 ]  # fmt: skip
 
 
@@ -38,7 +38,7 @@ async def export_list(list_id: uuid.UUID, session: SessionDep, _: Operator) -> R
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
-    for entry, contact in await fulfillment.entries(session, list_id):
+    for entry, contact, letter in await fulfillment.entries(session, list_id):
         writer.writerow(
             {
                 "entry_id": entry.id,
@@ -46,6 +46,8 @@ async def export_list(list_id: uuid.UUID, session: SessionDep, _: Operator) -> R
                 "name": contact.display_name,
                 "email": contact.email or "",
                 **{k: entry.mailing_address.get(k, "") for k in COLUMNS[4:10]},
+                "item": entry.item,
+                "letter": letter,
                 "added_at": entry.created_at.isoformat(),
                 "fulfilled_at": entry.fulfilled_at.isoformat() if entry.fulfilled_at else "",
             }
@@ -69,5 +71,6 @@ async def fulfill(
     if entry.fulfilled_at is not None:
         raise Conflict(f"entry {entry_id} was fulfilled at {entry.fulfilled_at.isoformat()}")
     entry.fulfilled_at = utcnow()
+    await fulfillment.mark_letter_sent(session, entry)
     await session.flush()
     return {"entry_id": str(entry.id), "fulfilled_at": entry.fulfilled_at.isoformat()}

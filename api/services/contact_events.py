@@ -1,7 +1,10 @@
 """What the contact did reaches its running enrollments and the sequences whose goals it meets."""
 
 import uuid
+from datetime import datetime
+from typing import Any, NamedTuple
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -9,8 +12,39 @@ from api.schemas.enrollments import EnrollOutcome
 from api.services import enrollments as enrollment_service
 from sequences import EventMatch
 from store import enrollments, sequences
-from store.models import Contact, User
+from store.models import Contact, ContactEvent, User, utcnow
 from workflows.state import ContactEventSignal
+
+
+class Recorded(NamedTuple):
+    event_id: uuid.UUID
+    told: int
+    enrolled: list[uuid.UUID]
+
+
+async def record(
+    session: AsyncSession,
+    temporal: Client,
+    task_queue: str,
+    contact: Contact,
+    user: User | None,
+    event: str,
+    name: str | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Recorded:
+    """Keep the event in the contact's history, then tell enrollments and goals (`fan_out`)."""
+    row = ContactEvent(
+        contact_id=contact.id,
+        event=event,
+        name=name,
+        data=data or {},
+        occurred_at=occurred_at or utcnow(),
+    )
+    await session.execute(insert(ContactEvent).values(**row.model_dump()))
+    told, enrolled = await fan_out(session, temporal, task_queue, contact, user, event, name)
+    return Recorded(row.id, told, enrolled)
 
 
 async def fan_out(

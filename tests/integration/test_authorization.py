@@ -70,7 +70,16 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/users/{user_id}/api-keys"): ADMIN,
     ("DELETE", "/api-keys/{key_id}"): ADMIN,
 }
-OPEN = {("GET", "/health"), ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}")}
+# Open routes: their requests carry their own credential (a signed token, a signature).
+OPEN = {
+    ("GET", "/health"),
+    ("GET", "/unsubscribe/{token}"),
+    ("POST", "/unsubscribe/{token}"),
+    ("GET", "/fax-documents/{token}.pdf"),
+    ("POST", "/webhooks/email"),
+    ("POST", "/webhooks/twilio/status"),
+    ("POST", "/webhooks/twilio/inbound"),
+}
 
 
 def _routes() -> set[tuple[str, str]]:

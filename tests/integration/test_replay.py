@@ -29,6 +29,7 @@ from tests.integration.helpers import (
 )
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.sandbox import WORKFLOW_RUNNER
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 # "1" records histories not committed yet; "all" records every one again.
@@ -243,6 +244,10 @@ def _without_stack_traces(node: Any) -> Any:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_history_replays(name: str) -> None:
     history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
-    replayer = Replayer(workflows=[EnrollmentWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=[EnrollmentWorkflow],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

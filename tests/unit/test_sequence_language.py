@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sequences import MAX_DELAY, ApplyTagStep, DelayStep, EmailStep, SequenceDefinition
-from sequences.merge import KNOWN_FIELDS, merge_fields_in, render
+from sequences.merge import KNOWN_FIELDS
 from sequences.validation import DefinitionError, parse_definition
 
 VALID: dict[str, Any] = {
@@ -382,71 +382,3 @@ def test_definition_error_message_joins_where_and_message() -> None:
 
     assert isinstance(caught.value, ValueError)
     assert str(caught.value).startswith(f"{WAIT}: must be a positive duration")
-
-
-# --- merge fields -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "template",
-    [
-        "Hi {{contact.first_name}}!",
-        "Hi {{ contact.first_name }}!",
-        "Hi {{  contact.first_name\t}}!",
-    ],
-)
-def test_render_replaces_known_field_with_or_without_inner_spaces(template: str) -> None:
-    assert render(template, {"contact.first_name": "Ada"}) == "Hi Ada!"
-
-
-def test_render_replaces_every_field() -> None:
-    rendered = render(
-        "{{ contact.first_name }} {{contact.last_name}} <{{ contact.email }}>",
-        {"contact.first_name": "Ada", "contact.last_name": "Lovelace", "contact.email": "a@x.io"},
-    )
-
-    assert rendered == "Ada Lovelace <a@x.io>"
-
-
-def test_render_field_without_value_renders_empty() -> None:
-    assert render("Hi {{ contact.first_name }}!", {}) == "Hi !"
-
-
-def test_render_leaves_text_without_placeholders_untouched() -> None:
-    text = "Plain text with { braces } and }} stray {{ markers, 100% as is.\n"
-
-    assert render(text, {"contact.first_name": "Ada"}) == text
-
-
-@pytest.mark.parametrize(
-    "template",
-    ["{{ 7*7 }}", "{{ contact.first_name() }}", "{{ __import__('os') }}", "{% if x %}y{% endif %}"],
-)
-def test_render_does_not_evaluate_expressions(template: str) -> None:
-    assert render(template, {"contact.first_name": "Ada"}) == template
-
-
-def test_render_inserts_values_literally() -> None:
-    values = {"contact.first_name": r"{{ contact.email }} \1 \g<0>", "contact.email": "a@x.io"}
-
-    rendered = render("Hi {{ contact.first_name }}", values)
-
-    assert rendered == r"Hi {{ contact.email }} \1 \g<0>"
-
-
-def test_merge_fields_in_finds_all_fields_in_order() -> None:
-    template = (
-        "{{ contact.last_name }}, {{contact.first_name}} {{ 7*7 }} "
-        "<{{ contact.email }}> {{ contact.last_name }}"
-    )
-
-    assert merge_fields_in(template) == [
-        "contact.last_name",
-        "contact.first_name",
-        "contact.email",
-        "contact.last_name",
-    ]
-
-
-def test_merge_fields_in_finds_nothing_in_plain_text() -> None:
-    assert merge_fields_in("No placeholders here {{ }}") == []

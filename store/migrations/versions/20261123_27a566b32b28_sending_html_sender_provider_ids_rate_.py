@@ -18,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Providers report delivery and bounces; PostgreSQL enum values cannot be dropped again.
+    op.execute("ALTER TYPE messagestatus ADD VALUE IF NOT EXISTS 'delivered'")
+    op.execute("ALTER TYPE messagestatus ADD VALUE IF NOT EXISTS 'bounced'")
     op.create_table(
         "send_slot",
         sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),

@@ -1,0 +1,25 @@
+"""Documents providers fetch: a fax's pages. Open: the signed token in the link is the credential."""
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from activities import unsubscribe
+from activities.links import FAX_DOCUMENT
+from api.deps import SessionDep, SettingsDep
+from api.errors import NotFound
+from api.services.documents import text_pdf
+from sequences import Channel
+from store.models import Message
+
+router = APIRouter(tags=["documents"])
+
+
+@router.get("/fax-documents/{token}.pdf", response_class=Response)
+async def fax_document(token: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """The fax's pages as PDF, for the fax provider to fetch."""
+    message_id = unsubscribe.record_of(token, settings.unsubscribe_secret, FAX_DOCUMENT)
+    message = await session.get(Message, message_id) if message_id else None
+    if message is None or message.channel != Channel.fax:
+        raise NotFound("this fax document link is not valid")
+    pages = f"{message.subject}\n\n{message.body}" if message.subject else message.body
+    return Response(text_pdf(pages), media_type="application/pdf")

@@ -1,0 +1,166 @@
+"""Channel providers report back here. Open: each request's signature is the credential."""
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import ValidationError
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import Invalid, NotFound
+from api.schemas.webhooks import EmailEvent, EmailEventApplied
+from api.services import webhooks
+from settings import Settings
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+EMPTY_TWIML = "<Response/>"
+MAX_FORM_FIELDS = 200
+
+# The body is read raw (the signature covers its exact bytes), so its schema is declared here.
+_EMAIL_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": EmailEvent.model_json_schema()}},
+    },
+    "parameters": [
+        {
+            "name": "X-Signature-256",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>",
+        }
+    ],
+}
+_TWILIO_SIGNATURE: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "X-Twilio-Signature",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "Twilio's request signature, checked with TWILIO_AUTH_TOKEN.",
+        }
+    ],
+}
+
+
+def _email_event(raw: bytes) -> EmailEvent:
+    try:
+        return EmailEvent.model_validate_json(raw)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        summary = "; ".join(
+            f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in problems
+        )
+        raise Invalid(f"invalid email event: {summary}", errors=problems) from None
+
+
+async def _twilio_form(request: Request, settings: Settings) -> dict[str, str]:
+    """The form Twilio posted, once its signature checks out."""
+    token = settings.twilio_auth_token
+    if not token:
+        raise NotFound("Twilio webhooks are off until TWILIO_AUTH_TOKEN is set")
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise Invalid("send the form as application/x-www-form-urlencoded, as Twilio does")
+    raw = await request.body()
+    try:
+        pairs = parse_qsl(
+            raw.decode(),
+            keep_blank_values=True,
+            strict_parsing=bool(raw),
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except ValueError:
+        raise Invalid("the body is not a URL-encoded form") from None
+    # Twilio signs the URL it was given, which is ours as the public sees it, not as we are
+    # reached behind a proxy.
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    webhooks.check_twilio_signature(token, url, pairs, request.headers.get("X-Twilio-Signature"))
+    return dict(pairs)
+
+
+@router.post(
+    "/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=_EMAIL_BODY,
+    responses={401: {"description": "Missing or wrong signature"}},
+)
+async def email_event(
+    request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> EmailEventApplied:
+    """An email provider reports a delivery, bounce, open, click, reply or unsubscribe."""
+    if not settings.webhook_secret:
+        raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
+    raw = await request.body()
+    webhooks.check_body_signature(
+        settings.webhook_secret, raw, request.headers.get("X-Signature-256")
+    )
+    return await webhooks.apply_email_event(
+        session, temporal, settings.temporal_task_queue, _email_event(raw)
+    )
+
+
+@router.post(
+    "/twilio/status",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    openapi_extra=_TWILIO_SIGNATURE,
+)
+async def twilio_status(
+    request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> None:
+    """Twilio's status callback for an SMS, a call or a fax we sent."""
+    form = await _twilio_form(request, settings)
+    for sid_field, status_fields in (
+        ("MessageSid", ("MessageStatus", "SmsStatus")),
+        ("CallSid", ("CallStatus",)),
+        ("FaxSid", ("Status", "FaxStatus")),
+    ):
+        sid = form.get(sid_field)
+        found = next((form[name] for name in status_fields if form.get(name)), None)
+        if sid and found:
+            await webhooks.apply_twilio_status(
+                session,
+                temporal,
+                settings.temporal_task_queue,
+                sid,
+                found.strip().lower(),
+                form.get("ErrorCode") or None,
+            )
+            return
+    raise Invalid(
+        "a status callback needs MessageSid and MessageStatus, CallSid and CallStatus, "
+        "or FaxSid and Status"
+    )
+
+
+@router.post(
+    "/twilio/inbound",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "Empty TwiML"}},
+    openapi_extra=_TWILIO_SIGNATURE,
+)
+async def twilio_inbound(
+    request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> Response:
+    """An SMS to one of our numbers: the sender's reply, or STOP to opt out of SMS."""
+    form = await _twilio_form(request, settings)
+    sender = form.get("From", "").strip()
+    if not sender:
+        raise Invalid("an inbound message needs From")
+    # A number that is no contact's gets the same empty answer and leaves no trace: strangers
+    # texting us are not contacts, and creating one is the CRM's decision, not ours.
+    await webhooks.inbound_sms(
+        session,
+        temporal,
+        settings.temporal_task_queue,
+        sender,
+        form.get("Body", ""),
+        form.get("MessageSid"),
+    )
+    return Response(EMPTY_TWIML, media_type="application/xml")
