@@ -70,7 +70,7 @@ class SendingActivities:
                 insert(SendReservation)
                 .values(
                     effect_key=key,
-                    enrollment_id=uuid.UUID(request.ref.enrollment_id),
+                    enrollment_id=message.enrollment_id,
                     send_at=send_at,
                     reason=reason,
                 )

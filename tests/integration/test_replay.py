@@ -201,6 +201,19 @@ async def _email_delivered(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _message_held(admin: httpx.AsyncClient, url: str) -> str:
+    # Quiet hours that end in a few seconds hold the email, then it goes.
+    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
+    definition = _track(
+        {"id": "hello", "kind": "email", "subject": "Hi", "body": "b", "html": "<p>b</p>"},
+        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+    )
+    contact_id = await new_contact(admin, timezone="UTC")
+    enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -211,6 +224,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "communications_and_processes": _communications_and_processes,
     "tag_announced": _tag_announced,
     "email_delivered": _email_delivered,
+    "message_held": _message_held,
 }
 
 
