@@ -1,8 +1,9 @@
 """`make run`: the whole system on one host, in the foreground, until Ctrl-C.
 
 Starts what is not configured externally (the Temporal dev server unless TEMPORAL_ADDRESS is
-set, PostgreSQL unless DATABASE_URL is set), applies migrations, creates the first admin key,
-then runs the worker and the API as child processes and stops everything on exit.
+set, PostgreSQL unless DATABASE_URL is set, a local mailbox unless SMTP_HOST is set), applies
+migrations, creates the first admin key, then runs the worker and the API as child processes and
+stops everything on exit.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from devstack.mailbox import Mailbox
 from devstack.services import (
     DevstackError,
     ensure_port_free,
@@ -31,8 +33,21 @@ log = logging.getLogger("devstack")
 def run(settings: Settings) -> None:
     children: list[subprocess.Popen[Any]] = []
     postgres = None
+    mailbox = None
     try:
         ensure_port_free(settings.api_port, "API", "API_PORT")
+        if not settings.smtp_host:
+            mailbox = Mailbox(
+                settings.data_dir / "mailbox",
+                smtp_port=settings.mailbox_smtp_port,
+                page_port=settings.mailbox_port,
+            )
+            mailbox.start()
+            log.info(
+                "Mailbox on http://127.0.0.1:%d (SMTP on 127.0.0.1:%d)",
+                mailbox.page_port,
+                mailbox.smtp_port,
+            )
         database_url = settings.database_url
         if database_url is None:
             database_url, postgres = start_postgres(settings.data_dir / "postgres")
@@ -54,7 +69,8 @@ def run(settings: Settings) -> None:
             print(f"\nFirst admin API key (shown once, keep it): {key}\n", flush=True)
 
         env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
-        children.append(subprocess.Popen([sys.executable, "worker.py"], env=env))
+        worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
+        children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))
         api = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "api.main:app",
@@ -81,6 +97,20 @@ def run(settings: Settings) -> None:
                 child.kill()
         if postgres is not None:
             postgres.cleanup()
+        if mailbox is not None:
+            mailbox.stop()
+
+
+def _mailbox_smtp_env(mailbox: Mailbox) -> dict[str, str]:
+    # Overrides whatever .env says about TLS or a login: the local sink speaks plain SMTP.
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.smtp_port),
+        "SMTP_USERNAME": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_STARTTLS": "false",
+        "SMTP_TLS": "false",
+    }
 
 
 def main() -> None:

@@ -28,7 +28,9 @@ def _free_port() -> int:
 
 
 def _stack_env(data_dir: Path, **ports: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    # Inherited, these would point the stack at outside services instead of its embedded ones.
+    outside = ("DATABASE_URL", "TEMPORAL_ADDRESS", "SMTP_HOST")
+    env = {k: v for k, v in os.environ.items() if k not in outside}
     env.update({"DATA_DIR": str(data_dir), **{k.upper(): str(v) for k, v in ports.items()}})
     return env
 
@@ -61,6 +63,18 @@ def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen
     return process, key
 
 
+async def _mailbox_until(port: int, subject: str) -> list[dict[str, str]]:
+    """The mailbox's messages, once one with this subject has arrived."""
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as page:
+        while True:
+            messages: list[dict[str, str]] = (await page.get("/messages.json")).json()
+            if any(m["subject"] == subject for m in messages):
+                return messages
+            assert time.monotonic() < deadline, f"no mail with subject {subject!r}: {messages}"
+            await asyncio.sleep(0.3)
+
+
 async def _until_completed(http: httpx.AsyncClient, enrollment_id: str) -> None:
     deadline = time.monotonic() + 30
     while (await http.get(f"/enrollments/{enrollment_id}")).json()["status"] != "completed":
@@ -70,7 +84,8 @@ async def _until_completed(http: httpx.AsyncClient, enrollment_id: str) -> None:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
-    ports = {name: _free_port() for name in ("api_port", "temporal_port", "temporal_ui_port")}
+    names = ("api_port", "temporal_port", "temporal_ui_port", "mailbox_port", "mailbox_smtp_port")
+    ports = {name: _free_port() for name in names}
     process, key = start_stack(tmp_path / "data", ports)
     assert key, "the stack printed no admin key on its first start"
     yield process, ports, key, tmp_path / "data"
@@ -118,6 +133,11 @@ async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
         messages = (await http.get(f"/contacts/{contact['id']}/messages")).json()
         assert [m["subject"] for m in messages] == ["Hi Ada"]
 
+    # Without SMTP_HOST the worker delivers to the stack's own mailbox.
+    mailbox = await _mailbox_until(ports["mailbox_port"], "Hi Ada")
+    assert [(m["to"], m["subject"]) for m in mailbox] == [("ada@example.com", "Hi Ada")]
+    assert mailbox[0]["text"].startswith("x")
+
     # The Temporal UI serves, and operators find the enrollment by its search attributes.
     assert httpx.get(f"http://127.0.0.1:{ports['temporal_ui_port']}/").status_code == 200
     client = await Client.connect(
@@ -138,22 +158,32 @@ async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is still open"
 
 
-def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ("api_port", "API"),
+        ("mailbox_port", "mailbox page"),
+        ("mailbox_smtp_port", "mailbox SMTP"),
+    ],
+)
+def test_port_in_use_is_a_one_line_error(tmp_path: Path, setting: str, what: str) -> None:
+    # The other checked ports are free ones, so the taken one is what stops the start.
+    ports = {name: _free_port() for name in ("api_port", "mailbox_port", "mailbox_smtp_port")}
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        taken = holder.getsockname()[1]
+        ports[setting] = taken = holder.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "devstack.run"],
             cwd=ROOT,
-            env=_stack_env(tmp_path / "data", api_port=taken),
+            env=_stack_env(tmp_path / "data", **ports),
             capture_output=True,
             text=True,
             timeout=60,
         )
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"error: port {taken} (API) is already in use; stop what holds it or set API_PORT"
+        f"error: port {taken} ({what}) is already in use; stop what holds it or set {setting.upper()}"
     )
 
 

@@ -77,7 +77,7 @@ def _free_port() -> int:
 class ProviderServer:
     def __init__(self, port: int) -> None:
         self.port = port
-        self.handler = type("Handler", (Provider,), {"received": [], "answers": []})
+        self.handler: type[Provider] = type("Handler", (Provider,), {"received": [], "answers": []})
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -175,18 +175,21 @@ async def test_an_sms_goes_to_the_provider_once_with_the_effect_key(
 
 async def test_a_provider_outage_delays_the_message_then_it_is_delivered_exactly_once(
     admin: httpx.AsyncClient,
+    client: Client,
     phone_worker: Worker,
     provider: ProviderServer,
     sessionmaker: SessionMaker,
 ) -> None:
-    # Nothing listens on the provider's port yet: every attempt is refused.
+    # Nothing listens on the provider's port yet: every attempt is refused, and retried.
     contact_id = await new_contact(admin, phone="+15551234567")
     enrollment = await enroll(admin, await published_sequence(admin, _one_step(SMS)), contact_id)
-    await eventually(
-        lambda: _messages(sessionmaker, contact_id), lambda found: len(found) == 1, timeout=30
-    )
-    # Long enough for a few refused attempts.
-    await eventually(lambda: get_json(admin, f"/enrollments/{enrollment['id']}"), lambda _: True)
+    handle = client.get_workflow_handle(enrollment["workflow_id"])
+
+    async def deliver_attempts() -> int:
+        pending = (await handle.describe()).raw_description.pending_activities
+        return max((a.attempt for a in pending if a.activity_type.name == "deliver"), default=0)
+
+    await eventually(deliver_attempts, lambda attempts: attempts >= 3, timeout=30)
     [queued] = await _messages(sessionmaker, contact_id)
     assert queued.status == "queued"
     provider.handler.answers.extend([(503, {"message": "down for maintenance"}), (429, {})])
@@ -194,7 +197,7 @@ async def test_a_provider_outage_delays_the_message_then_it_is_delivered_exactly
 
     await enrollment_status(admin, enrollment["id"], "completed")
 
-    sent = [r for r in provider.received]
+    sent = provider.received
     # A 503 and a 429 were retried; the provider took the message exactly once, with one key.
     assert len(sent) == 3
     assert len({r["key"] for r in sent}) == 1
