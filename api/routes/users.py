@@ -3,8 +3,8 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import Admin, SessionDep
-from api.errors import Conflict, NotFound
-from api.schemas.users import ApiKeyRead, NewApiKey, UserCreate, UserRead
+from api.errors import Conflict, Invalid, NotFound
+from api.schemas.users import ApiKeyRead, NewApiKey, UserCreate, UserRead, UserUpdate
 from store import users
 from store.models import User, utcnow
 
@@ -24,6 +24,22 @@ async def create_user(body: UserCreate, session: SessionDep, _: Admin) -> UserRe
     if await users.email_taken(session, body.email):
         raise Conflict(f"a user with email {body.email} already exists")
     user = await users.create_user(session, email=body.email, role=body.role, name=body.name)
+    user.daily_send_cap = body.daily_send_cap
+    await session.flush()
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.patch("/users/{user_id}")
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, _: Admin
+) -> UserRead:
+    """Change a user's name or daily sending cap; fields left out stay as they are."""
+    user = await _user_or_404(session, user_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if name == "name" and value is None:
+            raise Invalid("name: give a name, or leave it out")
+        setattr(user, name, value)
+    await session.flush()
     return UserRead.model_validate(user, from_attributes=True)
 
 

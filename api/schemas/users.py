@@ -1,9 +1,19 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from store.models import Role
+
+DailyCap = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=1_000_000,
+        description="Most messages a day sequences send in this user's name; null: no cap.",
+    ),
+]
 
 
 class UserCreate(BaseModel):
@@ -12,6 +22,14 @@ class UserCreate(BaseModel):
     email: EmailStr
     name: str = Field(default="", max_length=200)
     role: Role
+    daily_send_cap: DailyCap = None
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    daily_send_cap: DailyCap = None
 
 
 class UserRead(BaseModel):
@@ -19,6 +37,7 @@ class UserRead(BaseModel):
     email: str
     name: str
     role: Role
+    daily_send_cap: int | None
     created_at: datetime
 
 

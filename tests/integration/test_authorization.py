@@ -66,6 +66,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/fulfillment-lists/{list_id}/entries/{entry_id}/fulfill"): OPERATORS,
     ("POST", "/users"): ADMIN,
     ("GET", "/users"): ADMIN,
+    ("PATCH", "/users/{user_id}"): ADMIN,
     ("POST", "/users/{user_id}/api-keys"): ADMIN,
     ("GET", "/users/{user_id}/api-keys"): ADMIN,
     ("DELETE", "/api-keys/{key_id}"): ADMIN,

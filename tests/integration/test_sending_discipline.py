@@ -1,7 +1,7 @@
 """Rate limits, daily caps and quiet hours hold messages back; they are delayed, never dropped."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -205,3 +205,40 @@ async def test_a_held_email_waits_visibly_then_goes_once(
     assert len(smtp_sink.to("ada@example.com")) == 1
     [completed] = [e["detail"] for e in done["events"] if e["kind"] == "step_completed"]
     assert completed == {**held, "message": "sent"}
+
+
+async def test_an_admin_sets_a_daily_cap_that_holds_messages_sent_in_the_users_name(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink
+) -> None:
+    created = await admin.post(
+        "/users", json={"email": "rep@example.com", "role": "rep", "daily_send_cap": 5}
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    capped = await admin.patch(f"/users/{user_id}", json={"daily_send_cap": 1})
+    assert capped.json()["daily_send_cap"] == 1
+    refused = await admin.patch(f"/users/{user_id}", json={"daily_send_cap": -1})
+    assert refused.status_code == 422
+    definition = {
+        "settings": {"sending": {"sender": {"user_id": user_id, "name": "Your rep"}}},
+        "tracks": [
+            {"id": "main", "steps": [{"id": "hi", "kind": "email", "subject": "Hi", "body": "b"}]}
+        ],
+    }
+    sequence_id = await published_sequence(admin, definition)
+    first = await enroll(admin, sequence_id, await new_contact(admin, email="one@example.com"))
+    await enrollment_status(admin, first["id"], "completed")
+    second = await enroll(admin, sequence_id, await new_contact(admin, email="two@example.com"))
+
+    def held_event(body: dict[str, Any]) -> bool:
+        return any(e["kind"] == "message_held" for e in body["events"])
+
+    waiting = await eventually(lambda: get_json(admin, f"/enrollments/{second['id']}"), held_event)
+
+    [held] = [e["detail"] for e in waiting["events"] if e["kind"] == "message_held"]
+    assert held["held_because"] == "rep@example.com's daily cap of 1 messages"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    assert datetime.fromisoformat(held["held_until"]) == datetime.combine(tomorrow, time(), UTC)
+    [sent] = smtp_sink.to("one@example.com")
+    assert sent["From"] == "Your rep <rep@example.com>"
+    assert smtp_sink.to("two@example.com") == []
