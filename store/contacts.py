@@ -98,3 +98,12 @@ async def matching_ids(
     if field is not None:
         query = query.where(col(Contact.fields).contains({field: equals}))
     return list(await session.scalars(query.order_by(col(Contact.created_at)).limit(limit)))
+
+
+async def opt_out(session: AsyncSession, contact: Contact, channel: str) -> None:
+    """Mark the contact do-not-contact on the channel, like the unsubscribe link does for email."""
+    # Locked and re-read so that two opt-outs at once both stay in the list.
+    await session.refresh(contact, ["do_not_contact"], with_for_update=True)
+    if channel not in contact.do_not_contact:
+        contact.do_not_contact = [*contact.do_not_contact, channel]
+    await session.flush()

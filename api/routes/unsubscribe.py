@@ -20,9 +20,7 @@ async def _opt_out(token: str, session: SessionDep, settings: SettingsDep) -> No
     contact = await contacts.get_contact(session, contact_id) if contact_id else None
     if contact is None:
         raise NotFound("this unsubscribe link is not valid")
-    if Channel.email not in contact.do_not_contact:
-        contact.do_not_contact = [*contact.do_not_contact, Channel.email]
-    await session.flush()
+    await contacts.opt_out(session, contact, Channel.email)
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)

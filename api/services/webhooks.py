@@ -80,15 +80,6 @@ async def message_by_provider_id(session: AsyncSession, provider_id: str) -> Mes
     return message
 
 
-async def opt_out(session: AsyncSession, contact: Contact, channel: Channel) -> None:
-    """Mark the contact do-not-contact on the channel, like the unsubscribe link does for email."""
-    # Locked and re-read so that two opt-outs at once both stay in the list.
-    await session.refresh(contact, ["do_not_contact"], with_for_update=True)
-    if channel not in contact.do_not_contact:
-        contact.do_not_contact = [*contact.do_not_contact, channel]
-    await session.flush()
-
-
 def _mark_sent(message: Message, status: MessageStatus) -> None:
     message.status = status
     if message.sent_at is None:
@@ -139,7 +130,7 @@ async def apply_email_event(
 
     contact = await _contact_of(session, message)
     if event == EventType.unsubscribed:
-        await opt_out(session, contact, Channel.email)
+        await contacts.opt_out(session, contact, Channel.email)
     data: dict[str, Any] = {
         "channel": Channel.email.value,
         "message_id": str(message.id),
@@ -232,7 +223,7 @@ async def inbound_sms(
         data["message_sid"] = sid
     for contact in found:
         if stop:
-            await opt_out(session, contact, Channel.sms)
+            await contacts.opt_out(session, contact, Channel.sms)
         await contact_events.record(
             session,
             temporal,

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -39,6 +40,7 @@ from tests.integration.helpers import (
     new_contact,
     published_sequence,
 )
+from worker import create_worker
 
 
 def _track(*steps: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +288,25 @@ async def test_http_post_refuses_private_addresses_unless_allowed(
                 )
             assert refused.value.non_retryable
     assert handler.received == [], "nothing was sent"
+
+
+async def test_an_ssrf_attempt_fails_the_enrollment_with_a_clear_reason(
+    admin: httpx.AsyncClient, client: Client, sessionmaker: SessionMaker, task_queue: str
+) -> None:
+    step = {"id": "steal", "kind": "http_post", "url": "http://169.254.169.254/latest/meta-data"}
+    sequence_id = await published_sequence(admin, _track(step))
+    # The production policy: private and link-local addresses refused.
+    async with (
+        httpx.AsyncClient() as web,
+        create_worker(client, sessionmaker, task_queue, web, outbound=OutboundPolicy()),
+    ):
+        enrollment = await enroll(admin, sequence_id, await new_contact(admin))
+        failed = await enrollment_status(admin, enrollment["id"], "failed")
+
+    assert failed["failure_reason"] == (
+        "step 'steal': refusing to POST to 169.254.169.254: it resolves to 169.254.169.254, "
+        "which is not a public address"
+    )
 
 
 async def test_fulfillment_lists_export_as_csv_and_entries_get_marked_sent(
