@@ -27,7 +27,7 @@ from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
 from settings import get_settings
 from store.db import SessionMaker, create_engine, create_sessionmaker
-from workflows.client import connect
+from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.sandbox import WORKFLOW_RUNNER
 
@@ -91,7 +91,8 @@ async def main() -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     engine = create_engine(settings.require_database_url())
-    client = await connect(settings)
+    metrics = settings.worker_metrics_address
+    client = await connect(settings, prometheus_runtime(metrics) if metrics else None)
     http = httpx.AsyncClient(timeout=HTTP_POST_TIMEOUT, follow_redirects=False)
     outbound = OutboundPolicy(
         allow_private=settings.http_post_allow_private,

@@ -59,6 +59,9 @@ class DeliveryActivities:
                 # No provider for this channel here: the message waits in the outbox.
                 return DeliverResult(status=MessageStatus.queued)
         await self._mark(message.id, MessageStatus.sent, provider_id=provider_id)
+        activity.metric_meter().create_counter("messages_sent", "Messages handed over.").add(
+            1, {"channel": message.channel}
+        )
         return DeliverResult(status=MessageStatus.sent)
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:

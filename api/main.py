@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from api import metrics
 from api.deps import AppState
 from api.errors import install_error_handler
+from api.metrics import install_request_metrics
 from api.routes import (
     contacts,
     custom_fields,
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handler(app)
+    install_request_metrics(app)
     for module in (
         health,
         contacts,
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         unsubscribe,
         documents,
         webhooks,
+        metrics,
     ):
         app.include_router(module.router)
 

@@ -93,6 +93,10 @@ class EnrollmentWorkflow:
         self._steps_run = 0
         self._search_attributes: dict[str, Any] = {}
         self._migration: MigrateRequest | None = None
+        # The SDK leaves these out while replaying, so each step counts once.
+        meter = workflow.metric_meter()
+        self._steps_counter = meter.create_counter("enrollment_steps", "Steps enrollments ran.")
+        self._ended_counter = meter.create_counter("enrollments_ended", "Enrollments completed.")
 
     @workflow.run
     async def run(self, input: EnrollmentInput) -> EnrollmentResult:
@@ -124,6 +128,7 @@ class EnrollmentWorkflow:
             self._state.status = Status.completed
             self._state.outcome = self._state.outcome or Outcome.neutral
             self._publish("completed", detail={"outcome": self._state.outcome})
+            self._ended_counter.add(1, {"outcome": str(self._state.outcome)})
         next_input = input.model_copy(update={"state": self._state})
         if not ended and self._migration is not None:
             next_input = self._migrated_input(self._migration)
@@ -221,6 +226,7 @@ class EnrollmentWorkflow:
                         track.steps[following].id if following < len(track.steps) else None
                     )
                 self._steps_run += 1
+                self._steps_counter.add(1, {"kind": step.kind})
                 if transition.end is not None and self._state.outcome is None:
                     self._end_all_tracks(transition.end)
                 self._publish(
