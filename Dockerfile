@@ -1,5 +1,5 @@
 # One image for the API, the worker and the migrations; docker-compose.yml picks the command:
-#   API (default)  uvicorn api.main:app --host 0.0.0.0 --port 8000
+#   API (default)  python -m api  (API_HOST, API_PORT)
 #   worker         python worker.py
 #   migrations     alembic upgrade head
 #   first admin    python -m api.cli create-admin --email EMAIL
@@ -39,4 +39,5 @@ USER app
 EXPOSE 8000
 # No HEALTHCHECK here: the worker runs from this image too and serves no HTTP. The API's check
 # lives in docker-compose.yml.
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+ENV API_HOST=0.0.0.0
+CMD ["python", "-m", "api"]

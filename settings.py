@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     log_level: str = "INFO"
+    log_format: str = Field(
+        default="json", pattern="^(json|text)$", description="json: one object a line; text."
+    )
     worker_metrics_address: str | None = Field(
         default=None, description="host:port where the worker serves Prometheus /metrics."
     )

@@ -12,6 +12,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import logs
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities
 from activities.email import SmtpSender
@@ -77,6 +78,7 @@ def create_worker(
             crm.run_process,
             web.http_post,
             projection.record_progress,
+            projection.record_progress_batch,
             timers.due_time,
             tasks.create_task,
             tasks.check_condition,
@@ -87,9 +89,7 @@ def create_worker(
 
 async def main() -> None:
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, structured=settings.log_format == "json")
     engine = create_engine(settings.require_database_url())
     metrics = settings.worker_metrics_address
     client = await connect(settings, prometheus_runtime(metrics) if metrics else None)

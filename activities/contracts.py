@@ -88,6 +88,10 @@ class ProjectionUpdate(BaseModel):
     event: EnrollmentEventRecord
 
 
+class ProjectionBatch(BaseModel):
+    updates: list[ProjectionUpdate]
+
+
 class TimerInput(BaseModel):
     contact_id: str
     step: Annotated[
@@ -144,6 +148,9 @@ class AnnounceInput(BaseModel):
     event: str
     name: str | None
     enrolled_by: str | None
+    announcer: str | None = Field(
+        default=None, description="The workflow that already knows, so it is not signalled."
+    )
 
 
 class DeliverInput(BaseModel):

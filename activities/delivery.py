@@ -9,6 +9,8 @@ import uuid
 from datetime import timedelta
 
 import aiosmtplib
+from sqlalchemy import func, or_, update
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -21,6 +23,8 @@ from store import records
 from store.db import SessionMaker, transaction
 from store.models import Contact, FulfillmentEntry, Message, MessageStatus, utcnow
 
+# Longer than any one hand-over may take (SMTP and provider timeouts are shorter).
+CLAIM = timedelta(minutes=1)
 # Where printed letters wait for the mail house, unless the step names another list.
 LETTERS_LIST = "Letters"
 
@@ -47,22 +51,63 @@ class DeliveryActivities:
             raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
         if message.status != MessageStatus.queued:
             return DeliverResult(status=message.status)
-        match message.channel:
-            case Channel.email if self._email is not None:
-                provider_id = await self._send_email(self._email, message)
-            case Channel.sms | Channel.voice | Channel.fax if self._phone is not None:
-                provider_id = await self._send_by_phone(self._phone, message)
-            case Channel.letter:
-                await self._print(message)
-                return DeliverResult(status=MessageStatus.queued)
-            case _:
-                # No provider for this channel here: the message waits in the outbox.
-                return DeliverResult(status=MessageStatus.queued)
+        if message.channel in self._channels() and not await self._claim(message.id):
+            # Another attempt is handing it over right now; its outcome decides.
+            raise ApplicationError(f"message {message.id} is being sent by another attempt")
+        try:
+            match message.channel:
+                case Channel.email if self._email is not None:
+                    provider_id = await self._send_email(self._email, message)
+                case Channel.sms | Channel.voice | Channel.fax if self._phone is not None:
+                    provider_id = await self._send_by_phone(self._phone, message)
+                case Channel.letter:
+                    await self._print(message)
+                    return DeliverResult(status=MessageStatus.queued)
+                case _:
+                    # No provider for this channel here: the message waits in the outbox.
+                    return DeliverResult(status=MessageStatus.queued)
+        except BaseException:
+            # This attempt did not hand it over (a failure marks it failed): the next may.
+            await self._release(message.id)
+            raise
         await self._mark(message.id, MessageStatus.sent, provider_id=provider_id)
+        activity.logger.info("%s %s sent to %s", message.channel, message.id, message.to_address)
         activity.metric_meter().create_counter("messages_sent", "Messages handed over.").add(
             1, {"channel": message.channel}
         )
         return DeliverResult(status=MessageStatus.sent)
+
+    def _channels(self) -> set[str]:
+        """The channels this worker hands over to a provider."""
+        phone = {Channel.sms, Channel.voice, Channel.fax} if self._phone else set()
+        return phone | ({Channel.email} if self._email else set())
+
+    async def _claim(self, message_id: uuid.UUID) -> bool:
+        """Take the message for one attempt, so two attempts at once cannot both send it.
+
+        The claim lapses, so an attempt that died mid-send does not hold the message forever.
+        """
+        async with transaction(self._sessionmaker) as session:
+            claimed = await session.execute(
+                update(Message)
+                .where(col(Message.id) == message_id)
+                .where(col(Message.status) == MessageStatus.queued)
+                .where(
+                    or_(
+                        col(Message.claimed_until).is_(None),
+                        col(Message.claimed_until) < func.now(),
+                    )
+                )
+                .values(claimed_until=func.now() + CLAIM)
+                .returning(col(Message.id))
+            )
+            return claimed.first() is not None
+
+    async def _release(self, message_id: uuid.UUID) -> None:
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(
+                update(Message).where(col(Message.id) == message_id).values(claimed_until=None)
+            )
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:
         email = sender.compose(
@@ -121,6 +166,7 @@ class DeliveryActivities:
             )
 
     async def _fail(self, message: Message, reason: str) -> None:
+        activity.logger.warning("%s %s failed for good: %s", message.channel, message.id, reason)
         await self._mark(message.id, MessageStatus.failed, detail=reason)
         raise ApplicationError(reason, non_retryable=True)
 
@@ -136,6 +182,7 @@ class DeliveryActivities:
             message = await session.get(Message, message_id, with_for_update=True)
             assert message is not None
             message.status = status
+            message.claimed_until = None
             message.provider_id = provider_id or message.provider_id
             message.status_detail = detail[:1000] if detail else message.status_detail
             if status == MessageStatus.sent:

@@ -40,5 +40,6 @@ class EventActivities:
                 user,
                 request.event,
                 request.name,
+                skip=request.announcer,
             )
         return told

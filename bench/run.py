@@ -1,18 +1,24 @@
-"""`make bench`: each figure beside a baseline measured in the same run, as a ratio.
+"""`make bench`: each figure beside a baseline measured in the same run, on the same server.
 
-Machines here are shared and noisy, so only ratios measured side by side mean anything.
-Results are printed and saved under bench/results/.
+Machines here are shared and noisy, so only ratios measured side by side mean anything. Results
+are printed and saved under bench/results/ as JSON and as a Markdown table.
 """
 
 import argparse
+import asyncio
 import json
-import statistics
+import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.enroll_rate import enrollment_rate
+from bench.harness import embedded
+from bench.lateness import timer_lateness
+from bench.sleepers import sleeping_enrollments
+from bench.steps import steps_per_second
 from sequences import SequenceDefinition, parse_definition
 
 RESULTS = Path(__file__).parent / "results"
@@ -58,24 +64,72 @@ def validation_overhead(rounds: int, repeat: int) -> dict[str, Any]:
     }
 
 
+async def _stack_benchmarks(args: argparse.Namespace) -> list[dict[str, Any]]:
+    results = []
+    async with embedded() as services:
+        if args.steps_contacts:
+            results.append(await steps_per_second(services, args.steps_contacts, args.steps))
+        if args.enroll:
+            results.append(await enrollment_rate(services, args.enroll))
+        if args.timers:
+            results.append(await timer_lateness(services, args.timers, args.lead))
+        if args.sleepers:
+            results.append(await sleeping_enrollments(services, args.sleepers, args.requests))
+    return results
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " / ".join(str(v) for v in value)
+    return str(value)
+
+
+def markdown(stamp: str, results: list[dict[str, Any]]) -> str:
+    lines = [
+        f"Measured {stamp} on {platform.machine()} with {platform.python_version()}.",
+        "",
+        "| benchmark | unit | baseline | project | ratio | target |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        cells = [r["name"], r["unit"], r["baseline"], r["project"], r["ratio"], r.get("target", "")]
+        lines.append("| " + " | ".join(_show(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a first look")
+    parser.add_argument("--rounds", type=int, default=2000, help="validations per round")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--steps-contacts", type=int, default=1000, help="0 skips it")
+    parser.add_argument("--steps", type=int, default=3, help="steps per enrollment")
+    parser.add_argument("--enroll", type=int, default=10_000, help="contacts; 0 skips it")
+    parser.add_argument("--timers", type=int, default=1000, help="enrollments; 0 skips it")
+    parser.add_argument("--lead", type=float, default=60, help="seconds until the timers fire")
+    parser.add_argument("--sleepers", type=int, default=100_000, help="enrollments; 0 skips")
+    parser.add_argument("--requests", type=int, default=200, help="per measured route")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.steps_contacts, args.enroll = 200, 100, 500
+        args.timers, args.lead, args.sleepers, args.requests = 100, 20, 1000, 50
 
     results = [validation_overhead(args.rounds, args.repeat)]
+    results += asyncio.run(_stack_benchmarks(args))
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    (RESULTS / "latest.json").write_text(json.dumps({"at": stamp, "results": results}, indent=2))
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"at": stamp, "arguments": vars(args), "results": results}, indent=2) + "\n"
+    )
+    (RESULTS / "latest.md").write_text(markdown(stamp, results))
     for result in results:
         print(
-            f"{result['name']}: project {result['project']} {result['unit']}, "
-            f"baseline {result['baseline']} {result['unit']}, ratio {result['ratio']:.2f}x"
+            f"{result['name']}: project {_show(result['project'])}; "
+            f"baseline {_show(result['baseline'])}; ratio {result['ratio']}"
         )
-    print(
-        f"median ratio {statistics.median(r['ratio'] for r in results):.2f}x; saved bench/results/latest.json"
-    )
+    print("saved bench/results/latest.json and latest.md")
 
 
 if __name__ == "__main__":

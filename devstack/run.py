@@ -71,13 +71,8 @@ def run(settings: Settings) -> None:
         env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
         worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
         children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))
-        api = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "api.main:app",
-                "--host", settings.api_host, "--port", str(settings.api_port),
-            ],
-            env=env,
-        )  # fmt: skip
+        api_env = {**env, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}
+        api = subprocess.Popen([sys.executable, "-m", "api"], env=api_env)
         children.append(api)
         wait_for_port(settings.api_port, 60, api, "the API")
         log.info("API on http://%s:%d (docs at /docs)", settings.api_host, settings.api_port)

@@ -234,6 +234,11 @@ class Message(SQLModel, table=True):
         default=None, max_length=100, index=True, description="The provider's id, for its webhooks."
     )
     status_detail: str | None = Field(default=None, max_length=1000)
+    claimed_until: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=True),
+        description="While an attempt is handing the message over, no other attempt may.",
+    )
     created_at: datetime = _timestamp()
     sent_at: datetime | None = _optional_timestamp()
 

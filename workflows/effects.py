@@ -1,8 +1,10 @@
 """Workflow-side calls to activities: which kind of activity, its timeouts and retries.
 
-Regular activities for effects a person could notice (they retry with backoff and show in the
-UI); local activities for short reads and the projection, where a round trip costs more than
-the work.
+Database effects (the outbox, tags, CRM records, to-dos, announcements) and reads run as local
+activities: each is a few milliseconds of SQL, and a round trip through the server per effect
+would cost more than the work; they keep their effect keys, so a retry changes nothing twice.
+Delivery tries locally first and falls back to a regular activity, which retries visibly for as
+long as a provider is down. HTTP posts to other systems are regular activities.
 """
 
 from collections.abc import Awaitable, Callable
@@ -11,6 +13,8 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -27,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         HttpPostResult,
         MessageResult,
         ProcessInput,
+        ProjectionBatch,
         ProjectionUpdate,
         Reservation,
         ReserveInput,
@@ -60,9 +65,18 @@ DELIVERY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
+# The first attempts at delivery, in the worker; then a regular activity takes over.
+QUICK_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=2)
 EFFECT_TIMEOUT = timedelta(seconds=30)
 HTTP_TIMEOUT = timedelta(seconds=60)
 LOCAL_TIMEOUT = timedelta(seconds=10)
+
+# Runs started before this patch call their database effects as regular activities.
+LOCAL_EFFECTS = "local-effects"
+
+# How a step's activity fails for good: a regular activity's failure arrives wrapped in an
+# ActivityError, a local activity's as the failure itself (or its timeout).
+STEP_FAILURES = (ActivityError, ApplicationError, ActivityTimeout)
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -74,7 +88,14 @@ async def _effect(
     summary: str,
     timeout: timedelta = EFFECT_TIMEOUT,
     retry: RetryPolicy = EFFECT_RETRY,
+    *,
+    local: bool = False,
 ) -> Out:
+    """A regular activity; a local one where `local` and the run began after local effects."""
+    if local and workflow.patched(LOCAL_EFFECTS):
+        return await workflow.execute_local_activity_method(
+            method, request, start_to_close_timeout=timeout, retry_policy=retry, summary=summary
+        )
     return await workflow.execute_activity_method(
         method,
         request,
@@ -100,20 +121,35 @@ async def _local(
 
 
 async def send_email(request: SendEmailInput, step_id: str) -> MessageResult:
-    return await _effect(MessagingActivities.send_email, request, f"{step_id}: email")
+    return await _effect(MessagingActivities.send_email, request, f"{step_id}: email", local=True)
 
 
 async def send_message(request: SendMessageInput, step_id: str) -> MessageResult:
     return await _effect(
-        MessagingActivities.send_message, request, f"{step_id}: {request.channel.value}"
+        MessagingActivities.send_message,
+        request,
+        f"{step_id}: {request.channel.value}",
+        local=True,
     )
 
 
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
+    summary = f"{step_id}: deliver"
+    if workflow.patched(LOCAL_EFFECTS):
+        try:
+            return await workflow.execute_local_activity_method(
+                DeliveryActivities.deliver,
+                request,
+                start_to_close_timeout=EFFECT_TIMEOUT,
+                retry_policy=QUICK_DELIVERY_RETRY,
+                summary=summary,
+            )
+        except STEP_FAILURES as error:
+            cause = error.cause if isinstance(error, ActivityError) else error
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                raise
     # A provider outage delays messages rather than failing them: retry for as long as it takes.
-    return await _effect(
-        DeliveryActivities.deliver, request, f"{step_id}: deliver", retry=DELIVERY_RETRY
-    )
+    return await _effect(DeliveryActivities.deliver, request, summary, retry=DELIVERY_RETRY)
 
 
 async def reserve_send(request: ReserveInput, step_id: str) -> Reservation:
@@ -122,7 +158,7 @@ async def reserve_send(request: ReserveInput, step_id: str) -> Reservation:
 
 async def run_process(request: ProcessInput) -> dict[str, Any]:
     return await _effect(
-        CrmActivities.run_process, request, f"{request.step.id}: {request.step.kind}"
+        CrmActivities.run_process, request, f"{request.step.id}: {request.step.kind}", local=True
     )
 
 
@@ -133,24 +169,39 @@ async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
 
 
 async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
-    return await _effect(CrmActivities.apply_tag, request, f"{step_id}: apply tag {request.tag}")
+    return await _effect(
+        CrmActivities.apply_tag, request, f"{step_id}: apply tag {request.tag}", local=True
+    )
 
 
 async def announce(request: AnnounceInput, step_id: str) -> None:
     # By name: the activity module imports the API's enrolment service, which imports this
     # workflow to start enrollments.
+    summary = f"{step_id}: tell enrollments and goals about {request.event}"
+    if workflow.patched(LOCAL_EFFECTS):
+        await workflow.execute_local_activity(
+            "announce",
+            request,
+            start_to_close_timeout=EFFECT_TIMEOUT,
+            retry_policy=EFFECT_RETRY,
+            summary=summary,
+        )
+        return
     await workflow.execute_activity(
         "announce",
         request,
         start_to_close_timeout=EFFECT_TIMEOUT,
         retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: tell enrollments and goals about {request.event}",
+        summary=summary,
     )
 
 
 async def create_task(request: CreateTaskInput) -> CreatedTask:
     return await _effect(
-        TaskActivities.create_task, request, f"{request.step.id}: {request.step.kind} for a person"
+        TaskActivities.create_task,
+        request,
+        f"{request.step.id}: {request.step.kind} for a person",
+        local=True,
     )
 
 
@@ -164,3 +215,8 @@ async def due_time(request: TimerInput) -> DueTime:
 
 async def record_progress(update: ProjectionUpdate) -> None:
     await _local(ProjectionActivities.record_progress, update, update.event.kind)
+
+
+async def record_progress_batch(batch: ProjectionBatch) -> None:
+    kinds = ", ".join(update.event.kind for update in batch.updates)
+    await _local(ProjectionActivities.record_progress_batch, batch, kinds)

@@ -9,8 +9,6 @@ from typing import Any, assert_never
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import effects
-
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         AnnounceInput,
@@ -23,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         HttpPostInput,
         MessageResult,
         ProcessInput,
+        ProjectionBatch,
         ProjectionUpdate,
         ReserveInput,
         SendEmailInput,
@@ -47,6 +46,9 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         WaitForEventStep,
     )
+
+    # Shared with the worker rather than loaded again for every workflow run: it keeps no state.
+    from workflows import effects
     from workflows import search_attributes as sa
     from workflows.state import (
         ContactEventSignal,
@@ -129,6 +131,7 @@ class EnrollmentWorkflow:
             self._state.outcome = self._state.outcome or Outcome.neutral
             self._publish("completed", detail={"outcome": self._state.outcome})
             self._ended_counter.add(1, {"outcome": str(self._state.outcome)})
+            workflow.logger.info("enrollment completed, %s", self._state.outcome)
         next_input = input.model_copy(update={"state": self._state})
         if not ended and self._migration is not None:
             next_input = self._migrated_input(self._migration)
@@ -167,6 +170,9 @@ class EnrollmentWorkflow:
     @workflow.signal
     def contact_event(self, signal: ContactEventSignal) -> None:
         """The contact did something: event waits see it, and an exit rule may end the enrollment."""
+        self._receive(signal)
+
+    def _receive(self, signal: ContactEventSignal) -> None:
         events = self._state.events
         events.append(ReceivedEvent(event=signal.event, name=signal.name, at=workflow.now()))
         del events[:-EVENTS_KEPT]
@@ -251,10 +257,11 @@ class EnrollmentWorkflow:
             await self._wait_until_active()
             try:
                 return await self._run_step(track_id, step, position)
-            except ActivityError as error:
+            except effects.STEP_FAILURES as error:
                 reason = _reason(error)
                 self._state.status = Status.failed
                 self._state.failure_reason = f"step {step.id!r}: {reason}"
+                workflow.logger.warning("enrollment failed at %s: %s", step.id, reason)
                 self._publish(
                     "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}
                 )
@@ -310,15 +317,20 @@ class EnrollmentWorkflow:
             tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
             # Histories recorded before tags were announced must replay without the call.
             if tagged.applied and workflow.patched("announce-applied-tags"):
+                # Since local effects, the enrollment takes its own news without a signal.
+                knows = workflow.patched(effects.LOCAL_EFFECTS)
                 await effects.announce(
                     AnnounceInput(
                         ref=ref,
                         event=EventType.tag_applied,
                         name=step.tag,
                         enrolled_by=self._input.enrolled_by,
+                        announcer=workflow.info().workflow_id if knows else None,
                     ),
                     step.id,
                 )
+                if knows:
+                    self._receive(ContactEventSignal(event=EventType.tag_applied, name=step.tag))
         elif isinstance(step, ProcessStep):
             done = await effects.run_process(
                 ProcessInput(
@@ -549,12 +561,17 @@ class EnrollmentWorkflow:
             await workflow.wait_condition(lambda: bool(self._pending) or self._tracks_done)
             if not self._pending:
                 return
-            await self._write_projection(self._pending.pop(0))
+            if workflow.patched(effects.LOCAL_EFFECTS):
+                # Whatever piled up while the last write ran goes in one transaction.
+                batch, self._pending = self._pending, []
+                await effects.record_progress_batch(ProjectionBatch(updates=batch))
+            else:
+                await self._write_projection(self._pending.pop(0))
 
     async def _write_projection(self, update: ProjectionUpdate) -> None:
         await effects.record_progress(update)
 
 
-def _reason(error: ActivityError) -> str:
-    cause = error.cause
+def _reason(error: Exception) -> str:
+    cause = error.cause if isinstance(error, ActivityError) else error
     return str(cause.message if isinstance(cause, ApplicationError) else cause or error)

@@ -55,8 +55,11 @@ async def fan_out(
     user: User | None,
     event: str,
     name: str | None,
+    *,
+    skip: str | None = None,
 ) -> tuple[int, list[uuid.UUID]]:
-    """Signal the contact's running enrollments, then enroll it where a goal matches.
+    """Signal the contact's running enrollments (but the workflow `skip`), then enroll it where
+    a goal matches.
 
     Returns how many enrollments were told and the ids of enrollments the goals started.
     Goals enroll on behalf of `user`; without one, only running enrollments are told.
@@ -64,6 +67,8 @@ async def fan_out(
     signal = ContactEventSignal(event=event, name=name)
     told = 0
     for enrollment in await enrollments.running_for_contact(session, contact.id):
+        if enrollment.workflow_id == skip:
+            continue
         if await enrollment_service.signal_workflow(
             temporal, enrollment.workflow_id, "contact_event", signal
         ):

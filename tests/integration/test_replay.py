@@ -214,6 +214,24 @@ async def _message_held(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _local_effects(admin: httpx.AsyncClient, url: str) -> str:
+    # Database effects as local activities, the tag's own announcement taken in, batched writes.
+    definition = _track(
+        {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+        {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
+        {"id": "note", "kind": "note", "body": "greeted {{ contact.first_name }}"},
+        {"id": "todo", "kind": "create_task", "title": "Call back"},
+        {"id": "wait", "kind": "delay", "duration": "PT1S"},
+        {"id": "post", "kind": "http_post", "url": url, "fields": {"who": "{{ contact.email }}"}},
+        exit_rules=[{"event": "tag_applied", "name": "never-applied"}],
+    )
+    enrollment = await enroll(
+        admin, await published_sequence(admin, definition), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -225,6 +243,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "tag_announced": _tag_announced,
     "email_delivered": _email_delivered,
     "message_held": _message_held,
+    "local_effects": _local_effects,
 }
 
 

@@ -1,0 +1,120 @@
+"""The embedded stack for benchmarks, in this process: Temporal dev server, PostgreSQL, the API.
+
+Baseline and project run against the same server and database, one after the other, so their
+ratio is measured under the same conditions.
+"""
+
+import asyncio
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.email import SmtpSender
+from api.main import create_app
+from devstack.services import start_postgres, temporal_binary
+from settings import Settings
+from store import users
+from store.db import SessionMaker, create_engine, create_sessionmaker
+from store.migrate import upgrade
+from workflows import search_attributes
+from workflows.client import DATA_CONVERTER
+
+
+@dataclass
+class Sink:
+    """An SMTP server that counts what it receives, per recipient."""
+
+    received: dict[str, int] = field(default_factory=dict)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        to = str(message_from_bytes(envelope.content)["To"])
+        self.received[to] = self.received.get(to, 0) + 1
+        return "250 Message accepted"
+
+
+@dataclass
+class Services:
+    client: Client
+    sessionmaker: SessionMaker
+    settings: Settings
+    api: httpx.AsyncClient
+    email: SmtpSender
+    sink: Sink
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def embedded() -> AsyncIterator[Services]:
+    with tempfile.TemporaryDirectory(prefix="campaign-bench-") as root:
+        url, postgres = start_postgres(Path(root) / "pg")
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            search_attributes=search_attributes.ALL,
+            data_converter=DATA_CONVERTER,
+            dev_server_log_level="error",
+        )
+        sink = Sink()
+        smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+        smtp.start()
+        engine = create_engine(url)
+        try:
+            upgrade(url)
+            key = await users.create_admin(url, email="bench@example.com")
+            settings = Settings(
+                database_url=url,
+                temporal_address=env.client.service_client.config.target_host,
+                temporal_task_queue="bench-enrollments",
+            )
+            app = create_app(settings)
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="http://api",
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=600,
+                ) as api,
+            ):
+                yield Services(
+                    client=env.client,
+                    sessionmaker=create_sessionmaker(engine),
+                    settings=settings,
+                    api=api,
+                    email=SmtpSender(host="127.0.0.1", port=smtp.port, sender="bench@example.com"),
+                    sink=sink,
+                )
+        finally:
+            await engine.dispose()
+            smtp.stop()
+            await env.shutdown()
+            postgres.cleanup()
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[int]], target: int, timeout: float, every: float = 0.5
+) -> float:
+    """Poll a count until it reaches target; the monotonic time it did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = await probe()
+        if count >= target:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {count} of {target} after {timeout:.0f}s")
+        await asyncio.sleep(every)

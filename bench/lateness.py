@@ -1,0 +1,116 @@
+"""Timer lateness: enrollments whose timers all fire at the same instant, and how late each
+enrollment moved on. The baseline is a textbook workflow sleeping until such an instant."""
+
+import asyncio
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlmodel import col
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.services.enrollments import START_CONCURRENCY
+from bench.harness import Services, wait_until
+from bench.steps import contacts, count_enrollments, published
+from store.models import EnrollmentEvent, EnrollmentStatus
+from worker import create_worker
+
+
+@workflow.defn
+class SleepUntilWorkflow:
+    """Measured like an enrollment's timer step: the workflow time of the task after the fire."""
+
+    @workflow.run
+    async def run(self, due: datetime) -> float:
+        await workflow.sleep(max(due - workflow.now(), timedelta(0)))
+        return (workflow.now() - due).total_seconds()
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return round(cuts[49], 3), round(cuts[98], 3)
+
+
+async def baseline(client: Client, count: int, lead: float) -> list[float]:
+    queue = f"sleep-until-{uuid.uuid4()}"
+    due = datetime.now(UTC) + timedelta(seconds=lead)
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def start(n: int) -> Any:
+        async with gate:
+            return await client.start_workflow(
+                SleepUntilWorkflow.run, due, id=f"{queue}-{n}", task_queue=queue
+            )
+
+    async with Worker(client, task_queue=queue, workflows=[SleepUntilWorkflow]):
+        handles = await asyncio.gather(*(start(n) for n in range(count)))
+        return list(await asyncio.gather(*(handle.result() for handle in handles)))
+
+
+async def project(services: Services, count: int, lead: float) -> list[float]:
+    due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
+    definition = {
+        "tracks": [
+            {
+                "id": "main",
+                "steps": [
+                    {
+                        "id": "at",
+                        "kind": "date_timer",
+                        "on": due.date().isoformat(),
+                        "at": due.time().isoformat(),
+                    },
+                    {"id": "tag", "kind": "apply_tag", "tag": "on-time"},
+                ],
+            }
+        ]
+    }
+    sequence_id = await published(services.api, definition)
+    contact_ids = await contacts(services.sessionmaker, count)
+    queue = services.settings.temporal_task_queue
+    async with (
+        httpx.AsyncClient() as http,
+        create_worker(services.client, services.sessionmaker, queue, http),
+    ):
+        response = await services.api.post(
+            f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}
+        )
+        response.raise_for_status()
+        if datetime.now(UTC) > due:
+            raise RuntimeError("enrolling took longer than the lead; give a longer --lead")
+        await wait_until(
+            lambda: count_enrollments(
+                services.sessionmaker, sequence_id, EnrollmentStatus.completed
+            ),
+            count,
+            timeout=lead + 60 + count * 0.1,
+        )
+    async with services.sessionmaker() as session:
+        ran = await session.scalars(
+            select(col(EnrollmentEvent.occurred_at))
+            .where(col(EnrollmentEvent.kind) == "step_completed")
+            .where(col(EnrollmentEvent.step_id) == "at")
+        )
+        return [(at - due).total_seconds() for at in ran]
+
+
+async def timer_lateness(services: Services, count: int, lead: float) -> dict[str, Any]:
+    began = time.monotonic()
+    textbook = percentiles(await baseline(services.client, count, lead))
+    ours = percentiles(await project(services, count, lead))
+    return {
+        "name": f"timer lateness, {count} timers due at one instant (p50, p99)",
+        "unit": "s late",
+        "baseline": {"p50": textbook[0], "p99": textbook[1]},
+        "project": {"p50": ours[0], "p99": ours[1]},
+        "ratio": round(ours[1] / textbook[1], 3) if textbook[1] > 0 else None,
+        "target": "p99 <= 2 s",
+        "seconds": round(time.monotonic() - began, 1),
+    }

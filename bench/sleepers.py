@@ -1,0 +1,110 @@
+"""Many sleeping enrollments: each put a to-do on the enroller's list and now waits on a 30-day
+delay. Measured: the worker process's memory, the database's size, and how fast the rep's to-do
+list and the sequence report answer while they wait (beside GET /health, the cheapest route)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlmodel import col
+
+from bench.harness import Services, wait_until
+from bench.lateness import percentiles
+from bench.steps import contacts, published
+from store.models import EnrollmentEvent
+
+WAITING = {
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {"id": "call", "kind": "create_task", "title": "Call {{ contact.first_name }}"},
+                {"id": "wait", "kind": "delay", "duration": "P30D"},
+                {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+            ],
+        }
+    ]
+}
+BATCH = 10_000  # the API's most contacts per bulk request
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS for the worker")
+
+
+async def latencies(services: Services, path: str, requests: int) -> list[float]:
+    timings = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = await services.api.get(path)
+        timings.append(time.perf_counter() - began)
+        response.raise_for_status()
+    return timings
+
+
+async def asleep(services: Services) -> int:
+    async with services.sessionmaker() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(EnrollmentEvent)
+            .where(col(EnrollmentEvent.kind) == "step_completed")
+            .where(col(EnrollmentEvent.step_id) == "call")
+        )
+    return int(found or 0)
+
+
+async def sleeping_enrollments(services: Services, count: int, requests: int) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": services.settings.require_database_url(),
+        "TEMPORAL_ADDRESS": services.settings.temporal_target,
+        "TEMPORAL_TASK_QUEUE": services.settings.temporal_task_queue,
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = subprocess.Popen([sys.executable, "worker.py"], env=env)
+    try:
+        time.sleep(3)
+        idle_rss = rss_mb(worker.pid)
+        sequence_id = await published(services.api, WAITING)
+        began = time.monotonic()
+        for start in range(0, count, BATCH):
+            ids = await contacts(services.sessionmaker, min(BATCH, count - start))
+            enrolled = await services.api.post(
+                f"/sequences/{sequence_id}/enrollments", json={"contact_ids": ids}
+            )
+            enrolled.raise_for_status()
+        await wait_until(lambda: asleep(services), count, timeout=600 + count * 0.05, every=5)
+        settled = time.monotonic() - began
+        busy_rss = rss_mb(worker.pid)
+        health = await latencies(services, "/health", requests)
+        todo = await latencies(services, "/todo", requests)
+        report = await latencies(services, f"/sequences/{sequence_id}/report", requests)
+        async with services.sessionmaker() as session:
+            size = await session.scalar(text("select pg_database_size(current_database())"))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    ms = [
+        round(v * 1000, 1) for v in (*percentiles(health), *percentiles(todo), *percentiles(report))
+    ]
+    return {
+        "name": f"{count} sleeping enrollments: worker memory, and GET /todo and report latency",
+        "unit": "MB, ms",
+        "baseline": {"worker_rss_mb_idle": round(idle_rss, 1), "health_ms_p50_p99": ms[0:2]},
+        "project": {
+            "worker_rss_mb": round(busy_rss, 1),
+            "database_mb": round(int(size or 0) / 2**20, 1),
+            "todo_ms_p50_p99": ms[2:4],
+            "report_ms_p50_p99": ms[4:6],
+            "seconds_to_enroll_and_settle": round(settled, 1),
+        },
+        "ratio": round(ms[3] / ms[1], 3) if ms[1] else None,
+        "target": "worker RSS <= 400 MB; p99 <= 50 ms",
+    }

@@ -1,0 +1,129 @@
+"""Steps per second: contacts enrolled through the API into K steps of email + tag + 1 s delay,
+against N textbook workflows of K steps (an activity and a 1 s sleep each), timed until all end."""
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import func, insert, select
+from sqlmodel import col
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.services.enrollments import START_CONCURRENCY
+from bench.harness import Services, wait_until
+from bench.textbook import TextbookWorkflow, do_step
+from store.db import SessionMaker, transaction
+from store.models import Contact, Enrollment, EnrollmentStatus
+from worker import create_worker
+
+
+async def baseline(client: Client, workflows: int, steps: int, timeout: float) -> float:
+    """Textbook steps/s at the same start concurrency as the API's bulk enrollment."""
+    queue = f"textbook-{uuid.uuid4()}"
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def start(n: int) -> None:
+        async with gate:
+            await client.start_workflow(
+                TextbookWorkflow.run, steps, id=f"{queue}-{n}", task_queue=queue
+            )
+
+    async def completed() -> int:
+        query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
+        return (await client.count_workflows(query)).count
+
+    async with Worker(client, task_queue=queue, workflows=[TextbookWorkflow], activities=[do_step]):
+        began = time.monotonic()
+        await asyncio.gather(*(start(n) for n in range(workflows)))
+        ended = await wait_until(completed, workflows, timeout)
+    return workflows * steps / (ended - began)
+
+
+def sequence_of(steps: int) -> dict[str, Any]:
+    step_list: list[dict[str, Any]] = []
+    for n in range(steps):
+        step_list += [
+            {
+                "id": f"email{n}",
+                "kind": "email",
+                "subject": "Hi {{ contact.first_name }}",
+                "body": "b",
+            },
+            {"id": f"tag{n}", "kind": "apply_tag", "tag": f"step-{n}"},
+            {"id": f"wait{n}", "kind": "delay", "duration": "PT1S"},
+        ]
+    return {"tracks": [{"id": "main", "steps": step_list}]}
+
+
+async def published(api: httpx.AsyncClient, definition: dict[str, Any]) -> str:
+    created = await api.post("/sequences", json={"name": "Bench", "definition": definition})
+    created.raise_for_status()
+    sequence_id: str = created.json()["id"]
+    (await api.post(f"/sequences/{sequence_id}/publish")).raise_for_status()
+    return sequence_id
+
+
+async def contacts(sessionmaker: SessionMaker, count: int) -> list[str]:
+    """Contacts written straight to the database: setting up is not what is measured."""
+    rows = [
+        {"id": uuid.uuid4(), "email": f"c{n}@example.com", "first_name": f"C{n}"}
+        for n in range(count)
+    ]
+    async with transaction(sessionmaker) as session:
+        for start in range(0, count, 1000):
+            await session.execute(insert(Contact), rows[start : start + 1000])
+    return [str(row["id"]) for row in rows]
+
+
+async def count_enrollments(sessionmaker: SessionMaker, sequence_id: str, status: str) -> int:
+    async with sessionmaker() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(col(Enrollment.sequence_id) == uuid.UUID(sequence_id))
+            .where(col(Enrollment.status) == status)
+        )
+    return int(found or 0)
+
+
+async def project(services: Services, contacts_count: int, steps: int, timeout: float) -> float:
+    sequence_id = await published(services.api, sequence_of(steps))
+    contact_ids = await contacts(services.sessionmaker, contacts_count)
+    queue = services.settings.temporal_task_queue
+    async with (
+        httpx.AsyncClient() as http,
+        create_worker(services.client, services.sessionmaker, queue, http, email=services.email),
+    ):
+        began = time.monotonic()
+        enrolled = await services.api.post(
+            f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}
+        )
+        enrolled.raise_for_status()
+        ended = await wait_until(
+            lambda: count_enrollments(
+                services.sessionmaker, sequence_id, EnrollmentStatus.completed
+            ),
+            contacts_count,
+            timeout,
+        )
+    sent = sum(services.sink.received.get(f"c{n}@example.com", 0) for n in range(contacts_count))
+    if sent != contacts_count * steps:
+        raise AssertionError(f"expected {contacts_count * steps} emails at the sink, got {sent}")
+    return contacts_count * steps / (ended - began)
+
+
+async def steps_per_second(services: Services, contacts_count: int, steps: int) -> dict[str, Any]:
+    timeout = 60 + contacts_count * steps * 0.2
+    textbook = await baseline(services.client, contacts_count, steps, timeout)
+    ours = await project(services, contacts_count, steps, timeout)
+    return {
+        "name": f"steps per second, {contacts_count} enrollments x {steps} steps",
+        "unit": "steps/s",
+        "baseline": round(textbook, 1),
+        "project": round(ours, 1),
+        "ratio": round(ours / textbook, 3),
+        "target": 1.5,
+    }
