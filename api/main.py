@@ -11,7 +11,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api import metrics
 from api.deps import AppState
-from api.errors import install_error_handler
+from api.errors import install_error_handler, problems
+from api.limits import install_body_limit
 from api.metrics import install_request_metrics
 from api.routes import (
     contacts,
@@ -52,8 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Any request, whatever its route, is refused when its body is over the limit.
+        responses=problems(413),
     )
     install_error_handler(app)
+    install_body_limit(app)
     install_request_metrics(app)
     for module in (
         health,

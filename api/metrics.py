@@ -7,8 +7,9 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
 from api.deps import Operator
+from api.errors import problems
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=problems(401, 403))
 
 
 def install_request_metrics(app: FastAPI) -> None:
@@ -36,7 +37,11 @@ def install_request_metrics(app: FastAPI) -> None:
         return response
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def metrics(request: Request, _: Operator) -> Response:
     """Request metrics in the Prometheus text format."""
     body = generate_latest(request.app.state.metrics_registry)

@@ -5,11 +5,14 @@ ratio is measured under the same conditions.
 """
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
@@ -104,6 +107,34 @@ async def embedded() -> AsyncIterator[Services]:
             smtp.stop()
             await env.shutdown()
             postgres.cleanup()
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker process of its own, as in production: it shares no interpreter with the driver."""
+    child = subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})})
+    try:
+        time.sleep(5)  # polling before the clock starts
+        if child.poll() is not None:
+            raise RuntimeError(f"{' '.join(args)} exited with {child.returncode}")
+        yield child
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def worker_env(services: Services) -> dict[str, str]:
+    return {
+        "DATABASE_URL": services.settings.require_database_url(),
+        "TEMPORAL_ADDRESS": services.settings.temporal_target,
+        "TEMPORAL_TASK_QUEUE": services.settings.temporal_task_queue,
+        "SMTP_HOST": services.email.host,
+        "SMTP_PORT": str(services.email.port),
+        "MAIL_FROM": services.email.sender,
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 async def wait_until(

@@ -10,14 +10,12 @@ import httpx
 from sqlalchemy import func, insert, select
 from sqlmodel import col
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from api.services.enrollments import START_CONCURRENCY
-from bench.harness import Services, wait_until
-from bench.textbook import TextbookWorkflow, do_step
+from bench.harness import Services, process, wait_until, worker_env
+from bench.textbook import TextbookWorkflow
 from store.db import SessionMaker, transaction
 from store.models import Contact, Enrollment, EnrollmentStatus
-from worker import create_worker
 
 
 async def baseline(client: Client, workflows: int, steps: int, timeout: float) -> float:
@@ -35,7 +33,8 @@ async def baseline(client: Client, workflows: int, steps: int, timeout: float) -
         query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
         return (await client.count_workflows(query)).count
 
-    async with Worker(client, task_queue=queue, workflows=[TextbookWorkflow], activities=[do_step]):
+    address = client.service_client.config.target_host
+    with process(["-m", "bench.textbook", address, queue]):
         began = time.monotonic()
         await asyncio.gather(*(start(n) for n in range(workflows)))
         ended = await wait_until(completed, workflows, timeout)
@@ -92,11 +91,7 @@ async def count_enrollments(sessionmaker: SessionMaker, sequence_id: str, status
 async def project(services: Services, contacts_count: int, steps: int, timeout: float) -> float:
     sequence_id = await published(services.api, sequence_of(steps))
     contact_ids = await contacts(services.sessionmaker, contacts_count)
-    queue = services.settings.temporal_task_queue
-    async with (
-        httpx.AsyncClient() as http,
-        create_worker(services.client, services.sessionmaker, queue, http, email=services.email),
-    ):
+    with process(["worker.py"], worker_env(services)):
         began = time.monotonic()
         enrolled = await services.api.post(
             f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}

@@ -1,9 +1,13 @@
 """The baseline: the textbook Temporal workflow of the same shape, each step one regular
 activity and one durable sleep, written plainly."""
 
+import asyncio
+import sys
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 
 @activity.defn
@@ -21,3 +25,16 @@ class TextbookWorkflow:
             )
             await workflow.sleep(timedelta(seconds=1))
         return steps
+
+
+async def serve(address: str, task_queue: str) -> None:
+    """Run a plain worker for the textbook workflow until terminated."""
+    client = await Client.connect(address)
+    async with Worker(
+        client, task_queue=task_queue, workflows=[TextbookWorkflow], activities=[do_step]
+    ):
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2]))

@@ -1,10 +1,11 @@
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid, NotFound
-from api.schemas.common import Limit, Offset
+from api.errors import Invalid, NotFound, problems
+from api.schemas.common import Limit, Offset, Text
 from api.schemas.contacts import (
     ContactCreate,
     ContactList,
@@ -19,7 +20,7 @@ from sequences import EventType, value_fits
 from store import contacts, custom_fields, enrollments, messages, users
 from store.models import Company, Contact
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = APIRouter(prefix="/contacts", tags=["contacts"], responses=problems(401, 404, 422))
 
 
 async def _read(session: SessionDep, contact: Contact) -> ContactRead:
@@ -64,7 +65,7 @@ async def list_contacts(
     _: CurrentUser,
     limit: Limit = 50,
     offset: Offset = 0,
-    email: str | None = None,
+    email: Annotated[Text | None, Query(max_length=320)] = None,
 ) -> ContactList:
     """List contacts, optionally by email."""
     rows, total = await contacts.list_contacts(session, limit=limit, offset=offset, email=email)
@@ -148,7 +149,10 @@ async def apply_tag(
 
 @router.delete("/{contact_id}/tags/{tag}")
 async def remove_tag(
-    contact_id: uuid.UUID, tag: str, session: SessionDep, _: CurrentUser
+    contact_id: uuid.UUID,
+    tag: Annotated[Text, Path(max_length=100)],
+    session: SessionDep,
+    _: CurrentUser,
 ) -> ContactRead:
     """Remove a tag from the contact."""
     contact = await _contact_or_404(session, contact_id)

@@ -1,13 +1,15 @@
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, Designer, SessionDep
-from api.errors import Conflict
+from api.errors import Conflict, problems
 from api.schemas.custom_fields import CustomFieldCreate, CustomFieldRead
 from sequences import CONTACT_ATTRIBUTES
 from store import custom_fields
 from store.models import CustomField
 
-router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
+router = APIRouter(
+    prefix="/custom-fields", tags=["custom fields"], responses=problems(401, 403, 409, 422)
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

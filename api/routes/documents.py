@@ -6,15 +6,19 @@ from fastapi.responses import Response
 from activities import unsubscribe
 from activities.links import FAX_DOCUMENT
 from api.deps import SessionDep, SettingsDep
-from api.errors import NotFound
+from api.errors import NotFound, problems
 from api.services.documents import text_pdf
 from sequences import Channel
 from store.models import Message
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], responses=problems(404, 422))
 
 
-@router.get("/fax-documents/{token}.pdf", response_class=Response)
+@router.get(
+    "/fax-documents/{token}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The fax's pages"}},
+)
 async def fax_document(token: str, session: SessionDep, settings: SettingsDep) -> Response:
     """The fax's pages as PDF, for the fax provider to fetch."""
     message_id = unsubscribe.record_of(token, settings.unsubscribe_secret, FAX_DOCUMENT)

@@ -11,7 +11,7 @@ from api.deps import (
     TemporalDep,
     may_act_on_any_enrollment,
 )
-from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, problems
 from api.schemas.common import Limit, Offset
 from api.schemas.enrollments import (
     MAX_BULK,
@@ -35,7 +35,7 @@ from store import contacts, enrollments, sequences
 from store.models import Enrollment, EnrollmentStatus, Sequence, User
 from workflows.state import StopRequest
 
-router = APIRouter(tags=["enrollments"])
+router = APIRouter(tags=["enrollments"], responses=problems(401, 403, 404, 409, 422))
 
 
 async def _sequence_for(session: SessionDep, sequence_id: uuid.UUID, user: User) -> Sequence:

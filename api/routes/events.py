@@ -1,12 +1,12 @@
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import NotFound
+from api.errors import NotFound, problems
 from api.schemas.events import EventAccepted, EventCreate
 from api.services import contact_events
 from store import contacts
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=problems(401, 404, 422))
 
 
 @router.post("/events", status_code=status.HTTP_202_ACCEPTED)

@@ -7,11 +7,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import Operator, SessionDep
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, problems
 from store import fulfillment
 from store.models import FulfillmentEntry, FulfillmentList, utcnow
 
-router = APIRouter(prefix="/fulfillment-lists", tags=["fulfillment"])
+router = APIRouter(
+    prefix="/fulfillment-lists", tags=["fulfillment"], responses=problems(401, 403, 404, 409, 422)
+)
 
 COLUMNS = [
     "entry_id", "contact_id", "name", "email",
@@ -29,7 +31,11 @@ async def list_lists(session: SessionDep, _: Operator) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{list_id}/export", response_class=Response)
+@router.get(
+    "/{list_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per entry"}},
+)
 async def export_list(list_id: uuid.UUID, session: SessionDep, _: Operator) -> Response:
     """The list as CSV: one row per entry, with the mailing address as it was when added."""
     found = await session.get(FulfillmentList, list_id)

@@ -1,13 +1,12 @@
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
-from api.errors import Conflict, Invalid, NotFound
-from api.schemas.common import Limit, Offset
+from api.errors import Conflict, Invalid, NotFound, problems
+from api.schemas.common import MAX_VERSION, Instant, Limit, Offset, VersionPath
 from api.schemas.sequences import (
     SequenceRead,
     SequenceReport,
@@ -22,7 +21,9 @@ from sequences import DefinitionError, parse_definition
 from store import custom_fields, reports, sequences, users
 from store.models import Sequence, SequenceStatus, utcnow
 
-router = APIRouter(prefix="/sequences", tags=["sequences"])
+router = APIRouter(
+    prefix="/sequences", tags=["sequences"], responses=problems(401, 403, 404, 409, 422)
+)
 
 
 async def _validated(session: SessionDep, definition: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +130,7 @@ async def publish_sequence(
 
 @router.get("/{sequence_id}/versions/{version}")
 async def get_version(
-    sequence_id: uuid.UUID, version: int, session: SessionDep, _: CurrentUser
+    sequence_id: uuid.UUID, version: VersionPath, session: SessionDep, _: CurrentUser
 ) -> VersionRead:
     """One published version, exactly as enrollments run it."""
     await _sequence_or_404(session, sequence_id)
@@ -168,10 +169,10 @@ async def sequence_report(
     session: SessionDep,
     _: Designer,
     version: Annotated[
-        int | None, Query(ge=1, description="Only enrollments on this version.")
+        int | None, Query(ge=1, le=MAX_VERSION, description="Only enrollments on this version.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Enrolled at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Enrolled before.")] = None,
+    since: Annotated[Instant | None, Query(description="Enrolled at or after.")] = None,
+    until: Annotated[Instant | None, Query(description="Enrolled before.")] = None,
 ) -> SequenceReport:
     """Enrollments by status and outcome; per step: reached, completed, messages, task results."""
     await _sequence_or_404(session, sequence_id)

@@ -1,19 +1,18 @@
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep, TemporalDep
-from api.errors import Conflict, Forbidden, Invalid, NotFound
-from api.schemas.common import Limit, Offset
+from api.errors import Conflict, Forbidden, Invalid, NotFound, problems
+from api.schemas.common import Instant, Limit, Offset
 from api.schemas.tasks import OutcomeBody, TaskRead, TodoContact, TodoItem, TodoPage, TodoSequence
 from api.services.enrollments import signal_workflow
 from store import contacts, tasks
 from store.models import Role, Task, TaskStatus, User, utcnow
 from workflows.state import TaskOutcome
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], responses=problems(401, 403, 404, 409, 422))
 
 
 def _may_act_on(user: User, task: Task) -> bool:
@@ -35,7 +34,7 @@ async def todo(
     session: SessionDep,
     user: CurrentUser,
     kind: Annotated[Literal["call", "task", "manual_email"] | None, Query()] = None,
-    due_before: Annotated[datetime | None, Query(description="Only items due by then.")] = None,
+    due_before: Annotated[Instant | None, Query(description="Only items due by then.")] = None,
     everyone: Annotated[bool, Query(description="Managers and admins: all users' items.")] = False,
     limit: Limit = 50,
     offset: Offset = 0,

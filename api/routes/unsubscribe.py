@@ -1,15 +1,15 @@
 """The link at the foot of every email to a contact. Open: the signed token is the credential."""
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from activities import unsubscribe
 from api.deps import SessionDep, SettingsDep
-from api.errors import NotFound
+from api.errors import NotFound, problems
 from sequences import Channel
 from store import contacts
 
-router = APIRouter(tags=["unsubscribe"])
+router = APIRouter(tags=["unsubscribe"], responses=problems(404, 422))
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribed</title></head>
 <body><p>You will get no more emails from us.</p></body></html>"""
@@ -23,7 +23,12 @@ async def _opt_out(token: str, session: SessionDep, settings: SettingsDep) -> No
     await contacts.opt_out(session, contact, Channel.email)
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+# Its errors are JSON like every other route's, so only the page itself is declared as HTML.
+@router.get(
+    "/unsubscribe/{token}",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "A page saying so"}},
+)
 async def unsubscribe_page(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Opened from the email: stop emailing this contact."""
     await _opt_out(token, session, settings)

@@ -3,12 +3,12 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import Admin, SessionDep
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, Invalid, NotFound, problems
 from api.schemas.users import ApiKeyRead, NewApiKey, UserCreate, UserRead, UserUpdate
 from store import users
 from store.models import User, utcnow
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], responses=problems(401, 403, 404, 409, 422))
 
 
 async def _user_or_404(session: SessionDep, user_id: uuid.UUID) -> User:

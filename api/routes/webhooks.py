@@ -7,12 +7,25 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid, NotFound
+from api.errors import Invalid, NotFound, problems
+from api.schemas.common import unstorable
 from api.schemas.webhooks import EmailEvent, EmailEventApplied
 from api.services import webhooks
 from settings import Settings
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks",
+    tags=["webhooks"],
+    responses=problems(
+        401,
+        404,
+        422,
+        descriptions={
+            401: "Missing or wrong signature",
+            404: "The webhook is off until its secret is set, or no message has the id given",
+        },
+    ),
+)
 
 EMPTY_TWIML = "<Response/>"
 MAX_FORM_FIELDS = 200
@@ -34,16 +47,29 @@ _EMAIL_BODY: dict[str, Any] = {
     ],
 }
 _TWILIO_SIGNATURE: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "X-Twilio-Signature",
-            "in": "header",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "Twilio's request signature, checked with TWILIO_AUTH_TOKEN.",
-        }
-    ],
+    "name": "X-Twilio-Signature",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Twilio's request signature, checked with TWILIO_AUTH_TOKEN.",
 }
+
+
+def _twilio_openapi(*fields: str) -> dict[str, Any]:
+    """A Twilio webhook's OpenAPI: the signature and the form, of which only `fields` are read
+    (Twilio sends many more, all text)."""
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in fields},
+        "additionalProperties": {"type": "string"},
+    }
+    return {
+        "parameters": [_TWILIO_SIGNATURE],
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        },
+    }
 
 
 def _email_event(raw: bytes) -> EmailEvent:
@@ -81,6 +107,10 @@ async def _twilio_form(request: Request, settings: Settings) -> dict[str, str]:
     if request.url.query:
         url += "?" + request.url.query
     webhooks.check_twilio_signature(token, url, pairs, request.headers.get("X-Twilio-Signature"))
+    for name, value in pairs:
+        problem = unstorable(name, "a field name") or unstorable(value, name)
+        if problem:
+            raise Invalid(problem)
     return dict(pairs)
 
 
@@ -88,7 +118,6 @@ async def _twilio_form(request: Request, settings: Settings) -> dict[str, str]:
     "/email",
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=_EMAIL_BODY,
-    responses={401: {"description": "Missing or wrong signature"}},
 )
 async def email_event(
     request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
@@ -109,7 +138,17 @@ async def email_event(
     "/twilio/status",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    openapi_extra=_TWILIO_SIGNATURE,
+    openapi_extra=_twilio_openapi(
+        "MessageSid",
+        "MessageStatus",
+        "SmsStatus",
+        "CallSid",
+        "CallStatus",
+        "FaxSid",
+        "Status",
+        "FaxStatus",
+        "ErrorCode",
+    ),
 )
 async def twilio_status(
     request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
@@ -143,7 +182,7 @@ async def twilio_status(
     "/twilio/inbound",
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}, "description": "Empty TwiML"}},
-    openapi_extra=_TWILIO_SIGNATURE,
+    openapi_extra=_twilio_openapi("From", "Body", "MessageSid"),
 )
 async def twilio_inbound(
     request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep

@@ -4,10 +4,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from api.schemas.common import RequestBody
 from sequences import Channel, known_timezone
 
 
-class MailingAddress(BaseModel):
+class MailingAddress(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     line1: str = Field(min_length=1, max_length=200)
@@ -18,7 +19,7 @@ class MailingAddress(BaseModel):
     country: str = Field(default="", max_length=100)
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None

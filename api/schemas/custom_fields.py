@@ -2,10 +2,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import RequestBody
 from sequences import FieldType
 
 
-class CustomFieldCreate(BaseModel):
+class CustomFieldCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", examples=["birthday"])

@@ -1,16 +1,17 @@
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.schemas.common import Day, RequestBody
 from store.models import EnrollmentStatus
 
 MAX_BULK = 10_000
 
 
-class ContactFilter(BaseModel):
+class ContactFilter(RequestBody):
     """Contacts that match every condition given."""
 
     model_config = ConfigDict(extra="forbid")
@@ -29,7 +30,7 @@ class ContactFilter(BaseModel):
         return self
 
 
-class EnrollRequest(BaseModel):
+class EnrollRequest(RequestBody):
     """One `contact_id`; or `contact_ids` or a `filter`, with a result per contact."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,7 +38,7 @@ class EnrollRequest(BaseModel):
     contact_id: uuid.UUID | None = None
     contact_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
     filter: ContactFilter | None = None
-    event_date: date | None = Field(
+    event_date: Day | None = Field(
         default=None, description="The date event timers count from (a webinar, a renewal)."
     )
 
@@ -100,7 +101,7 @@ class OpenTasks(StrEnum):
     complete_as_none = "complete_as_none"
 
 
-class StopBody(BaseModel):
+class StopBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="", max_length=500)
@@ -123,7 +124,7 @@ class Removed(BaseModel):
     workflow_runs_deleted: int
 
 
-class BulkControl(BaseModel):
+class BulkControl(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     enrollment_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)

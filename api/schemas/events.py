@@ -1,13 +1,13 @@
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.schemas.common import Instant, RequestBody
 from sequences import EventType
 
 
-class EventCreate(BaseModel):
+class EventCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     contact_id: uuid.UUID
@@ -15,7 +15,7 @@ class EventCreate(BaseModel):
     name: str | None = Field(
         default=None, max_length=200, description="The page, form, link or custom event's name."
     )
-    occurred_at: datetime | None = Field(default=None, description="Defaults to now.")
+    occurred_at: Instant | None = Field(default=None, description="Defaults to now.")
     data: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
     @model_validator(mode="after")
@@ -33,7 +33,7 @@ class EventAccepted(BaseModel):
     enrolled: list[uuid.UUID] = Field(description="Enrollments started by sequence goals.")
 
 
-class TagBody(BaseModel):
+class TagBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     tag: str = Field(min_length=1, max_length=100)

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import RequestBody
 from store.models import SequenceStatus
 
 DEFINITION_EXAMPLE = {
@@ -26,7 +27,7 @@ DEFINITION_EXAMPLE = {
 }
 
 
-class SequenceWrite(BaseModel):
+class SequenceWrite(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)

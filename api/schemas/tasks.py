@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import RequestBody
 from store.models import TaskStatus
 
 
@@ -25,7 +26,7 @@ class TaskRead(BaseModel):
     created_at: datetime
 
 
-class OutcomeBody(BaseModel):
+class OutcomeBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     result: str = Field(min_length=1, max_length=50, examples=["no_answer", "interested"])

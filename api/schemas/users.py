@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from api.schemas.common import RequestBody
 from store.models import Role
 
 DailyCap = Annotated[
@@ -11,12 +12,13 @@ DailyCap = Annotated[
     Field(
         ge=0,
         le=1_000_000,
+        strict=True,  # a number: not true, not "5"
         description="Most messages a day sequences send in this user's name; null: no cap.",
     ),
 ]
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
@@ -25,7 +27,7 @@ class UserCreate(BaseModel):
     daily_send_cap: DailyCap = None
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
@@ -53,7 +55,7 @@ class NewApiKey(ApiKeyRead):
     key: str = Field(description="Shown only now; store it safely.")
 
 
-class ShareBody(BaseModel):
+class ShareBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     user_id: uuid.UUID

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.schemas.common import Instant, RequestBody
 from sequences import EventType
 from store.models import MessageStatus
 
@@ -13,7 +14,7 @@ EmailEventKind = Literal[
 ]
 
 
-class EmailEvent(BaseModel):
+class EmailEvent(RequestBody):
     """What an email provider (or a relay in front of it) reports about one message."""
 
     model_config = ConfigDict(extra="forbid")
@@ -30,7 +31,7 @@ class EmailEvent(BaseModel):
     detail: str | None = Field(
         default=None, max_length=1000, description="The provider's reason, e.g. for a bounce."
     )
-    occurred_at: datetime | None = Field(default=None, description="Defaults to now.")
+    occurred_at: Instant | None = Field(default=None, description="Defaults to now.")
 
     @field_validator("occurred_at")
     @classmethod
