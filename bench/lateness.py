@@ -11,25 +11,15 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from sqlmodel import col
-from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.services.enrollments import START_CONCURRENCY
 from bench.harness import Services, wait_until
 from bench.steps import contacts, count_enrollments, published
+from bench.textbook import SleepUntilWorkflow
 from store.models import EnrollmentEvent, EnrollmentStatus
 from worker import create_worker
-
-
-@workflow.defn
-class SleepUntilWorkflow:
-    """Measured like an enrollment's timer step: the workflow time of the task after the fire."""
-
-    @workflow.run
-    async def run(self, due: datetime) -> float:
-        await workflow.sleep(max(due - workflow.now(), timedelta(0)))
-        return (workflow.now() - due).total_seconds()
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:

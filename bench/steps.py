@@ -111,7 +111,7 @@ async def project(services: Services, contacts_count: int, steps: int, timeout: 
 
 
 async def steps_per_second(services: Services, contacts_count: int, steps: int) -> dict[str, Any]:
-    timeout = 60 + contacts_count * steps * 0.2
+    timeout = 120 + contacts_count * steps * 1.0
     textbook = await baseline(services.client, contacts_count, steps, timeout)
     ours = await project(services, contacts_count, steps, timeout)
     return {

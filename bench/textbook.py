@@ -3,7 +3,7 @@ activity and one durable sleep, written plainly."""
 
 import asyncio
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -25,6 +25,16 @@ class TextbookWorkflow:
             )
             await workflow.sleep(timedelta(seconds=1))
         return steps
+
+
+@workflow.defn
+class SleepUntilWorkflow:
+    """Measured like an enrollment's timer step: the workflow time of the task after the fire."""
+
+    @workflow.run
+    async def run(self, due: datetime) -> float:
+        await workflow.sleep(max(due - workflow.now(), timedelta(0)))
+        return (workflow.now() - due).total_seconds()
 
 
 async def serve(address: str, task_queue: str) -> None:

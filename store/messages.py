@@ -8,19 +8,32 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store.models import Message
+from store.models import Message, MessageStatus
+
+# What a retry renders afresh for a message that failed: the address an operator fixed, and the
+# content the contact's fixed record now merges into.
+REFRESHED_ON_RETRY = ("to_address", "subject", "body", "html_body", "sender", "reply_to", "sent_by")
 
 
 async def enqueue_message(session: AsyncSession, message: Message) -> Message:
-    """Record a message under its effect key; a second call with the same key returns the first."""
+    """Record a message under its effect key; a second call with the same key returns the first.
+
+    A first that failed (its address was refused) is queued again as the second renders it: it
+    never went out, and the step runs again only because someone retried it.
+    """
     values = message.model_dump()
     await session.execute(
         insert(Message).values(**values).on_conflict_do_nothing(index_elements=["effect_key"])
     )
     stored = await session.scalar(
-        select(Message).where(col(Message.effect_key) == message.effect_key)
+        select(Message).where(col(Message.effect_key) == message.effect_key).with_for_update()
     )
     assert stored is not None
+    if stored.status == MessageStatus.failed:
+        for field in REFRESHED_ON_RETRY:
+            setattr(stored, field, values[field])
+        stored.status, stored.status_detail, stored.claimed_until = MessageStatus.queued, None, None
+        await session.flush()
     return stored
 
 

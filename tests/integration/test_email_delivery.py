@@ -5,8 +5,10 @@ import uuid
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
@@ -99,6 +101,35 @@ async def test_a_refused_address_fails_the_step_with_the_reason(
     [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
     assert stored["status"] == "failed"
     assert smtp_sink.received == []
+
+
+async def test_a_retry_after_the_address_is_fixed_sends_the_email_once(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink, sessionmaker: SessionMaker
+) -> None:
+    contact_id = await new_contact(admin, email=SmtpSink.REFUSED)
+    enrollment = await enroll(admin, await published_sequence(admin, GREETING), contact_id)
+    await enrollment_status(admin, enrollment["id"], "failed")
+    [refused] = await get_json(admin, f"/contacts/{contact_id}/messages")
+    # A delivery attempt whose result was lost (a worker killed) must not pass for success.
+    with pytest.raises(ApplicationError, match="refused") as again:
+        await ActivityEnvironment().run(
+            DeliveryActivities(sessionmaker, smtp_sink.sender).deliver,
+            DeliverInput(message_id=refused["id"]),
+        )
+    assert again.value.non_retryable
+
+    fixed = await admin.patch(f"/contacts/{contact_id}", json={"email": "ada@example.com"})
+    assert fixed.status_code == 200, fixed.text
+    assert (await admin.post(f"/enrollments/{enrollment['id']}/retry")).status_code == 202
+    await enrollment_status(admin, enrollment["id"], "completed")
+
+    [message] = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert (message["id"], message["status"], message["to_address"]) == (
+        refused["id"],
+        "sent",
+        "ada@example.com",
+    )
+    assert len(smtp_sink.to("ada@example.com")) == 1
 
 
 async def test_the_unsubscribe_link_stops_further_email(
