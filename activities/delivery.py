@@ -5,6 +5,7 @@ A message already sent is never handed over again, and each provider gets the ef
 repeated either. A channel without a configured provider leaves its messages queued.
 """
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -59,6 +60,11 @@ class DeliveryActivities:
         if message.channel in self._channels() and not await self._claim(message.id):
             # Another attempt is handing it over right now; its outcome decides.
             raise ApplicationError(f"message {message.id} is being sent by another attempt")
+        # Shielded: an attempt cancelled mid-send (its workflow task timed out) still finishes
+        # and records the hand-over, so the next attempt finds the message sent, not queued.
+        return await asyncio.shield(self._hand_over(message))
+
+    async def _hand_over(self, message: Message) -> DeliverResult:
         try:
             match message.channel:
                 case Channel.email if self._email is not None:
@@ -71,7 +77,7 @@ class DeliveryActivities:
                 case _:
                     # No provider for this channel here: the message waits in the outbox.
                     return DeliverResult(status=MessageStatus.queued)
-        except BaseException:
+        except Exception:
             # This attempt did not hand it over (a failure marks it failed): the next may.
             await self._release(message.id)
             raise
