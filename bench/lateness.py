@@ -80,7 +80,7 @@ async def project(services: Services, count: int, lead: float) -> list[float]:
                 services.sessionmaker, sequence_id, EnrollmentStatus.completed
             ),
             count,
-            timeout=lead + 60 + count * 0.1,
+            timeout=lead + 120 + count * 2.0,
         )
     async with services.sessionmaker() as session:
         ran = await session.scalars(
