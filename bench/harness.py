@@ -6,25 +6,22 @@ ratio is measured under the same conditions.
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from email import message_from_bytes
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.email import SmtpSender
 from api.main import create_app
+from bench.sink import HOST, MailSink
 from devstack.services import start_postgres, temporal_binary
 from settings import Settings
 from store import users
@@ -35,31 +32,13 @@ from workflows.client import DATA_CONVERTER
 
 
 @dataclass
-class Sink:
-    """An SMTP server that counts what it receives, per recipient."""
-
-    received: dict[str, int] = field(default_factory=dict)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        to = str(message_from_bytes(envelope.content)["To"])
-        self.received[to] = self.received.get(to, 0) + 1
-        return "250 Message accepted"
-
-
-@dataclass
 class Services:
     client: Client
     sessionmaker: SessionMaker
     settings: Settings
     api: httpx.AsyncClient
     email: SmtpSender
-    sink: Sink
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    sink: MailSink
 
 
 @asynccontextmanager
@@ -72,9 +51,8 @@ async def embedded() -> AsyncIterator[Services]:
             data_converter=DATA_CONVERTER,
             dev_server_log_level="error",
         )
-        sink = Sink()
-        smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
-        smtp.start()
+        sink = MailSink()
+        sink.start()
         engine = create_engine(url)
         try:
             upgrade(url)
@@ -99,12 +77,12 @@ async def embedded() -> AsyncIterator[Services]:
                     sessionmaker=create_sessionmaker(engine),
                     settings=settings,
                     api=api,
-                    email=SmtpSender(host="127.0.0.1", port=smtp.port, sender="bench@example.com"),
+                    email=SmtpSender(host=HOST, port=sink.port, sender="bench@example.com"),
                     sink=sink,
                 )
         finally:
             await engine.dispose()
-            smtp.stop()
+            sink.stop()
             await env.shutdown()
             postgres.cleanup()
 
@@ -130,8 +108,7 @@ def worker_env(services: Services) -> dict[str, str]:
         "DATABASE_URL": services.settings.require_database_url(),
         "TEMPORAL_ADDRESS": services.settings.temporal_target,
         "TEMPORAL_TASK_QUEUE": services.settings.temporal_task_queue,
-        "SMTP_HOST": services.email.host,
-        "SMTP_PORT": str(services.email.port),
+        **services.sink.smtp_env(),
         "MAIL_FROM": services.email.sender,
         "LOG_LEVEL": "WARNING",
     }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import col
 
-from bench.harness import Services, wait_until
+from bench.harness import Services, wait_until, worker_env
 from bench.lateness import percentiles
 from bench.steps import contacts, published
 from store.models import EnrollmentEvent
@@ -61,13 +61,7 @@ async def asleep(services: Services) -> int:
 
 
 async def sleeping_enrollments(services: Services, count: int, requests: int) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": services.settings.require_database_url(),
-        "TEMPORAL_ADDRESS": services.settings.temporal_target,
-        "TEMPORAL_TASK_QUEUE": services.settings.temporal_task_queue,
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, **worker_env(services)}
     worker = subprocess.Popen([sys.executable, "worker.py"], env=env)
     try:
         time.sleep(3)

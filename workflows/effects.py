@@ -177,22 +177,17 @@ async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
 async def announce(request: AnnounceInput, step_id: str) -> None:
     # By name: the activity module imports the API's enrolment service, which imports this
     # workflow to start enrollments.
-    summary = f"{step_id}: tell enrollments and goals about {request.event}"
-    if workflow.patched(LOCAL_EFFECTS):
-        await workflow.execute_local_activity(
-            "announce",
-            request,
-            start_to_close_timeout=EFFECT_TIMEOUT,
-            retry_policy=EFFECT_RETRY,
-            summary=summary,
-        )
-        return
-    await workflow.execute_activity(
+    run = (
+        workflow.execute_local_activity
+        if workflow.patched(LOCAL_EFFECTS)
+        else workflow.execute_activity
+    )
+    await run(
         "announce",
         request,
         start_to_close_timeout=EFFECT_TIMEOUT,
         retry_policy=EFFECT_RETRY,
-        summary=summary,
+        summary=f"{step_id}: tell enrollments and goals about {request.event}",
     )
 
 
