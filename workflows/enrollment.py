@@ -298,7 +298,7 @@ class EnrollmentWorkflow:
                 ),
                 step.id,
             )
-            return StepDone(step.then, await self._deliver(sent, step, track_id, position))
+            return StepDone(step.then, await self._deliver(sent, step, ref, track_id, position))
         elif isinstance(step, CommunicationStep):
             subject, body = step.subject_and_body()
             sent = await effects.send_message(
@@ -312,7 +312,7 @@ class EnrollmentWorkflow:
                 ),
                 step.id,
             )
-            return StepDone(step.then, await self._deliver(sent, step, track_id, position))
+            return StepDone(step.then, await self._deliver(sent, step, ref, track_id, position))
         elif isinstance(step, ApplyTagStep):
             tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
             # Histories recorded before tags were announced must replay without the call.
@@ -361,7 +361,12 @@ class EnrollmentWorkflow:
         return StepDone(step.then)
 
     async def _deliver(
-        self, sent: MessageResult, step: CommunicationStep, track_id: str, position: TrackState
+        self,
+        sent: MessageResult,
+        step: CommunicationStep,
+        ref: EnrollmentRef,
+        track_id: str,
+        position: TrackState,
     ) -> dict[str, Any]:
         """Hand a message recorded in the outbox to its channel; what to record of it."""
         if sent.skipped:
@@ -372,22 +377,23 @@ class EnrollmentWorkflow:
         detail: dict[str, Any] = {}
         # Histories recorded before sending discipline replay without a reservation.
         if workflow.patched("sending-discipline"):
-            detail = await self._hold_for_slot(sent.message_id, step, track_id, position)
+            detail = await self._hold_for_slot(sent.message_id, step, ref, track_id, position)
         delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step.id)
         return {**detail, "message": delivered.status}
 
     async def _hold_for_slot(
-        self, message_id: str, step: CommunicationStep, track_id: str, position: TrackState
+        self,
+        message_id: str,
+        step: CommunicationStep,
+        ref: EnrollmentRef,
+        track_id: str,
+        position: TrackState,
     ) -> dict[str, Any]:
         """Wait for the message's place under the rate limits, daily caps and quiet hours."""
         settings = self._input.definition.settings
         slot = await effects.reserve_send(
             ReserveInput(
-                ref=EnrollmentRef(
-                    enrollment_id=self._input.enrollment_id,
-                    contact_id=self._input.contact_id,
-                    effect_key=self._effect_key(track_id, step.id, position),
-                ),
+                ref=ref,
                 message_id=message_id,
                 channel=step.channel,
                 sequence_id=self._input.sequence_id,
