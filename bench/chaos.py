@@ -271,7 +271,9 @@ async def _verify(
         report.violations.append(f"the API lists {len(rows)} enrollments, not {len(enrollments)}")
 
     received = stack.sink.received()
-    tally, violations = tally_mail(received, [*addresses, FIXED], STEPS)
+    tally, violations = tally_mail(
+        received, [*addresses, FIXED], STEPS, kills=[kill.dead_at for kill in report.kills]
+    )
     tally.refused = len(stack.sink.refused())
     report.mail = tally
     report.violations.extend(violations)

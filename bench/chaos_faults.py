@@ -67,11 +67,12 @@ class Injector:
     async def kill_worker(self) -> None:
         at, emails = self.since_start(), self.stack.sink.count()
         self.stack.kill_worker()
+        dead_at = time.monotonic()
         pause = self.rng.uniform(0.5, 3.0)
         print(f"  {at:6.1f}s  SIGKILL worker after {emails} emails; restart in {pause:.1f}s")
         await asyncio.sleep(pause)
         ready = await asyncio.to_thread(self.stack.start_worker)
-        self.report.kills.append(Kill(at, emails, pause, ready))
+        self.report.kills.append(Kill(at, emails, pause, ready, dead_at))
 
     async def restart_temporal(self) -> None:
         at, emails = self.since_start(), self.stack.sink.count()
