@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 import logs
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities
+from activities.dispatch import DispatchActivities
 from activities.email import SmtpSender
 from activities.events import EventActivities
 from activities.http import HttpActivities
@@ -64,12 +65,14 @@ def create_worker(
     timers = TimerActivities(sessionmaker, year=year)
     tasks = TaskActivities(sessionmaker)
     events = EventActivities(sessionmaker, client, task_queue)
+    dispatch = DispatchActivities(messaging, sending, delivery)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
         activities=[
+            dispatch.dispatch,
             messaging.send_email,
             messaging.send_message,
             delivery.deliver,
@@ -83,6 +86,7 @@ def create_worker(
             tasks.create_task,
             tasks.check_condition,
             events.announce,
+            events.tag_and_announce,
         ],
     )
 

@@ -143,6 +143,11 @@ class HttpPostResult(BaseModel):
     status_code: int
 
 
+class TagAndAnnounceInput(ApplyTagInput):
+    enrolled_by: str | None
+    announcer: str = Field(description="The workflow that already knows, so it is not signalled.")
+
+
 class AnnounceInput(BaseModel):
     ref: EnrollmentRef
     event: str
@@ -174,3 +179,20 @@ class ReserveInput(BaseModel):
 class Reservation(BaseModel):
     send_at: datetime
     reason: str | None = Field(default=None, description="Why the message waits, if it does.")
+
+
+class DispatchInput(SendMessageInput):
+    """A communication to record, place under the sending limits and hand over if it may go now."""
+
+    sequence_id: str
+    sending: Sending
+    timezone: str | None = Field(description="The sequence's, for contacts without one.")
+    now: datetime
+
+
+class Dispatched(MessageResult):
+    send_at: datetime | None = Field(default=None, description="When the message may go.")
+    held_because: str | None = None
+    status: str | None = Field(
+        default=None, description="The delivery's; None while the message still waits to go."
+    )

@@ -51,6 +51,14 @@ async def load_contact(session: AsyncSession, ref: EnrollmentRef) -> Contact:
     return contact
 
 
+async def tag_once(session: AsyncSession, request: ApplyTagInput) -> tuple[Contact, bool]:
+    """The contact, and whether this effect gave it the tag (False: it had it, or a retry)."""
+    contact = await load_contact(session, request.ref)
+    ref = request.ref
+    first_time = await effects.claim_effect(session, ref.effect_key, uuid.UUID(ref.enrollment_id))
+    return contact, first_time and await contacts.apply_tag(session, contact.id, request.tag)
+
+
 class CrmActivities:
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self._sessionmaker = sessionmaker
@@ -59,11 +67,7 @@ class CrmActivities:
     async def apply_tag(self, request: ApplyTagInput) -> ApplyTagResult:
         """Apply a tag to the contact, once per effect key."""
         async with transaction(self._sessionmaker) as session:
-            contact = await load_contact(session, request.ref)
-            first_time = await effects.claim_effect(
-                session, request.ref.effect_key, uuid.UUID(request.ref.enrollment_id)
-            )
-            applied = first_time and await contacts.apply_tag(session, contact.id, request.tag)
+            _, applied = await tag_once(session, request)
         return ApplyTagResult(tag=request.tag, applied=applied)
 
     @activity.defn

@@ -2,14 +2,17 @@
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.contracts import AnnounceInput
-from activities.crm import load_contact
+from activities.contracts import AnnounceInput, ApplyTagResult, TagAndAnnounceInput
+from activities.crm import load_contact, tag_once
 from api.services.contact_events import fan_out
+from sequences import EventType
 from store import users
 from store.db import SessionMaker, transaction
+from store.models import Contact
 
 
 class EventActivities:
@@ -27,19 +30,44 @@ class EventActivities:
         """
         async with transaction(self._sessionmaker) as session:
             contact = await load_contact(session, request.ref)
-            user = (
-                await users.get_user(session, uuid.UUID(request.enrolled_by))
-                if request.enrolled_by
-                else None
-            )
-            told, _ = await fan_out(
-                session,
-                self._temporal,
-                self._task_queue,
-                contact,
-                user,
-                request.event,
-                request.name,
-                skip=request.announcer,
-            )
+            return await self._fan_out(session, contact, request)
+
+    @activity.defn
+    async def tag_and_announce(self, request: TagAndAnnounceInput) -> ApplyTagResult:
+        """Apply a tag once per effect key and, when it is new, announce it: one transaction,
+        so a retry after a failed announcement applies and announces it again."""
+        async with transaction(self._sessionmaker) as session:
+            contact, applied = await tag_once(session, request)
+            if applied:
+                await self._fan_out(
+                    session,
+                    contact,
+                    AnnounceInput(
+                        ref=request.ref,
+                        event=EventType.tag_applied,
+                        name=request.tag,
+                        enrolled_by=request.enrolled_by,
+                        announcer=request.announcer,
+                    ),
+                )
+        return ApplyTagResult(tag=request.tag, applied=applied)
+
+    async def _fan_out(
+        self, session: AsyncSession, contact: Contact, request: AnnounceInput
+    ) -> int:
+        user = (
+            await users.get_user(session, uuid.UUID(request.enrolled_by))
+            if request.enrolled_by
+            else None
+        )
+        told, _ = await fan_out(
+            session,
+            self._temporal,
+            self._task_queue,
+            contact,
+            user,
+            request.event,
+            request.name,
+            skip=request.announcer,
+        )
         return told

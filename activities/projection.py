@@ -1,14 +1,13 @@
 """Writes the enrollment projection and event log that the API reads."""
 
 import uuid
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.contracts import ProjectionBatch, ProjectionUpdate
 from store import enrollments
 from store.db import SessionMaker, transaction
-from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus
 
 
 class ProjectionActivities:
@@ -18,44 +17,51 @@ class ProjectionActivities:
     @activity.defn
     async def record_progress(self, update: ProjectionUpdate) -> None:
         """Upsert the enrollment row and append its event; safe to retry."""
-        async with transaction(self._sessionmaker) as session:
-            await _write(session, update)
+        await self.record_progress_batch(ProjectionBatch(updates=[update]))
 
     @activity.defn
     async def record_progress_batch(self, batch: ProjectionBatch) -> None:
-        """Several updates in order, in one transaction; safe to retry."""
+        """Several updates of one enrollment, in order, in one transaction; safe to retry."""
+        if not batch.updates:
+            return
+        # Only the newest revision can win the row; every update's event is appended.
+        latest = max(batch.updates, key=lambda update: update.revision)
         async with transaction(self._sessionmaker) as session:
-            for update in batch.updates:
-                await _write(session, update)
+            await enrollments.write_projection(
+                session,
+                enrollment=_row(latest),
+                events=[_event(update) for update in batch.updates],
+            )
 
 
-async def _write(session: AsyncSession, update: ProjectionUpdate) -> None:
-    enrollment_id = uuid.UUID(update.enrollment_id)
+def _row(update: ProjectionUpdate) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(update.enrollment_id),
+        "sequence_id": uuid.UUID(update.sequence_id),
+        "version": update.version,
+        "contact_id": uuid.UUID(update.contact_id),
+        "workflow_id": update.workflow_id,
+        "enrolled_by": uuid.UUID(update.enrolled_by) if update.enrolled_by else None,
+        "status": update.status,
+        "current_step": update.current_step,
+        "event_date": None,
+        "outcome": update.outcome,
+        "failure_reason": update.failure_reason,
+        "revision": update.revision,
+        "created_at": update.event.occurred_at,
+        "updated_at": update.event.occurred_at,
+        "ended_at": update.ended_at,
+    }
+
+
+def _event(update: ProjectionUpdate) -> dict[str, Any]:
     event = update.event
-    await enrollments.write_projection(
-        session,
-        enrollment=Enrollment(
-            id=enrollment_id,
-            sequence_id=uuid.UUID(update.sequence_id),
-            version=update.version,
-            contact_id=uuid.UUID(update.contact_id),
-            workflow_id=update.workflow_id,
-            enrolled_by=uuid.UUID(update.enrolled_by) if update.enrolled_by else None,
-            status=EnrollmentStatus(update.status),
-            current_step=update.current_step,
-            outcome=update.outcome,
-            failure_reason=update.failure_reason,
-            revision=update.revision,
-            updated_at=event.occurred_at,
-            ended_at=update.ended_at,
-        ),
-        event=EnrollmentEvent(
-            enrollment_id=enrollment_id,
-            effect_key=event.effect_key,
-            kind=event.kind,
-            track_id=event.track_id,
-            step_id=event.step_id,
-            detail=event.detail,
-            occurred_at=event.occurred_at,
-        ),
-    )
+    return {
+        "enrollment_id": uuid.UUID(update.enrollment_id),
+        "effect_key": event.effect_key,
+        "kind": event.kind,
+        "track_id": event.track_id,
+        "step_id": event.step_id,
+        "detail": event.detail,
+        "occurred_at": event.occurred_at,
+    }

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence as Seq
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,16 +19,12 @@ async def insert_enrollment(session: AsyncSession, enrollment: Enrollment) -> No
     )
 
 
-async def write_projection(
-    session: AsyncSession,
-    *,
-    enrollment: Enrollment,
-    event: EnrollmentEvent,
-) -> None:
-    """Upsert the row unless a newer revision is already there, and append the event once."""
-    values = enrollment.model_dump()
-    changing = {
-        key: values[key]
+_INSERT_ENROLLMENT = insert(Enrollment)
+# Built once: statements made per call spend more time in SQLAlchemy than in PostgreSQL.
+_UPSERT_ENROLLMENT = _INSERT_ENROLLMENT.on_conflict_do_update(
+    index_elements=["id"],
+    set_={
+        key: _INSERT_ENROLLMENT.excluded[key]
         for key in (
             "version",
             "status",
@@ -38,20 +35,22 @@ async def write_projection(
             "updated_at",
             "ended_at",
         )
-    }
-    statement = insert(Enrollment).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["id"],
-            set_=changing,
-            where=col(Enrollment.revision) < statement.excluded.revision,
-        )
-    )
-    await session.execute(
-        insert(EnrollmentEvent)
-        .values(**event.model_dump(exclude={"id"}))
-        .on_conflict_do_nothing(index_elements=["effect_key"])
-    )
+    },
+    where=col(Enrollment.revision) < _INSERT_ENROLLMENT.excluded.revision,
+)
+_APPEND_EVENT = insert(EnrollmentEvent).on_conflict_do_nothing(index_elements=["effect_key"])
+
+
+async def write_projection(
+    session: AsyncSession, *, enrollment: dict[str, Any], events: Seq[dict[str, Any]]
+) -> None:
+    """Upsert the row unless a newer revision is already there, and append each event once.
+
+    `enrollment` holds every column of the row; `events` every column of theirs but the id.
+    """
+    await session.execute(_UPSERT_ENROLLMENT, [enrollment])
+    if events:
+        await session.execute(_APPEND_EVENT, list(events))
 
 
 async def get_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment | None:

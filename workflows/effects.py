@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
         CreateTaskInput,
         DeliverInput,
         DeliverResult,
+        Dispatched,
+        DispatchInput,
         DueTime,
         HttpPostInput,
         HttpPostResult,
@@ -37,10 +39,12 @@ with workflow.unsafe.imports_passed_through():
         ReserveInput,
         SendEmailInput,
         SendMessageInput,
+        TagAndAnnounceInput,
         TimerInput,
     )
     from activities.crm import CrmActivities
     from activities.delivery import DeliveryActivities
+    from activities.dispatch import DispatchActivities
     from activities.http import HttpActivities
     from activities.messaging import MessagingActivities
     from activities.projection import ProjectionActivities
@@ -73,6 +77,9 @@ LOCAL_TIMEOUT = timedelta(seconds=10)
 
 # Runs started before this patch call their database effects as regular activities.
 LOCAL_EFFECTS = "local-effects"
+# Runs started since make a communication one call (outbox, place, hand-over) and a tag one call
+# (apply, announce), and write their projection when the tracks wait rather than after each step.
+LEAN_STEPS = "lean-steps"
 
 # How a step's activity fails for good: a regular activity's failure arrives wrapped in an
 # ActivityError, a local activity's as the failure itself (or its timeout).
@@ -110,11 +117,12 @@ async def _local(
     request: In,
     summary: str,
     retry: RetryPolicy = PERSISTENT_RETRY,
+    timeout: timedelta = LOCAL_TIMEOUT,
 ) -> Out:
     return await workflow.execute_local_activity_method(
         method,
         request,
-        start_to_close_timeout=LOCAL_TIMEOUT,
+        start_to_close_timeout=timeout,
         retry_policy=retry,
         summary=summary,
     )
@@ -131,6 +139,11 @@ async def send_message(request: SendMessageInput, step_id: str) -> MessageResult
         f"{step_id}: {request.channel.value}",
         local=True,
     )
+
+
+async def dispatch(request: DispatchInput, step_id: str) -> Dispatched:
+    summary = f"{step_id}: {request.channel.value}"
+    return await _local(DispatchActivities.dispatch, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
 
 
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
@@ -172,6 +185,19 @@ async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
     return await _effect(
         CrmActivities.apply_tag, request, f"{step_id}: apply tag {request.tag}", local=True
     )
+
+
+async def tag_and_announce(request: TagAndAnnounceInput, step_id: str) -> ApplyTagResult:
+    # By name, as `announce` below.
+    result: ApplyTagResult = await workflow.execute_local_activity(
+        "tag_and_announce",
+        request,
+        result_type=ApplyTagResult,
+        start_to_close_timeout=EFFECT_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+        summary=f"{step_id}: apply tag {request.tag} and announce it",
+    )
+    return result
 
 
 async def announce(request: AnnounceInput, step_id: str) -> None:

@@ -2,9 +2,10 @@
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, assert_never
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, assert_never
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -16,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         ConditionInput,
         CreateTaskInput,
         DeliverInput,
+        DispatchInput,
         EnrollmentEventRecord,
         EnrollmentRef,
         HttpPostInput,
@@ -26,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveInput,
         SendEmailInput,
         SendMessageInput,
+        TagAndAnnounceInput,
         TimerInput,
     )
     from sequences import (
@@ -71,6 +74,8 @@ EVENTS_KEPT = 100
 
 _UNSET = object()
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class StepDone:
@@ -93,6 +98,9 @@ class EnrollmentWorkflow:
         self._tracks_done = False
         self._draining = False
         self._steps_run = 0
+        # Local activities the tracks wait on now; the projection is written between them.
+        self._local_work = 0
+        self._tracks_running = 0
         self._search_attributes: dict[str, Any] = {}
         self._migration: MigrateRequest | None = None
         # The SDK leaves these out while replaying, so each step counts once.
@@ -106,8 +114,7 @@ class EnrollmentWorkflow:
             # The enrollment row must exist before any step writes records that refer to it.
             self._publish("enrolled")
             await self._write_projection(self._pending.pop(0))
-        else:
-            self._update_search_attributes()
+        self._update_search_attributes()
         projector = asyncio.create_task(self._project())
         tracks = [
             asyncio.create_task(self._run_track(track))
@@ -216,6 +223,7 @@ class EnrollmentWorkflow:
     async def _run_track(self, track: Track) -> None:
         position = self._state.tracks[track.id]
         steps = {step.id: index for index, step in enumerate(track.steps)}
+        self._tracks_running += 1
         try:
             while position.step_id is not None:
                 step = track.steps[steps[position.step_id]]
@@ -240,6 +248,8 @@ class EnrollmentWorkflow:
                 )
         except _Interrupted:
             return
+        finally:
+            self._tracks_running -= 1
 
     def _end_all_tracks(self, outcome: Outcome) -> None:
         """A step ended the enrollment: every other track stops where it is."""
@@ -270,9 +280,12 @@ class EnrollmentWorkflow:
         return self._draining or self._state.outcome is not None
 
     async def _wait_until_active(self) -> None:
-        await workflow.wait_condition(
-            lambda: self._state.status == Status.active or self._interrupted()
-        )
+        # Since lean steps, an active track goes on without yielding, so the projector does not
+        # write between one step's local work and the next.
+        if not (workflow.patched(effects.LEAN_STEPS) and self._state.status == Status.active):
+            await workflow.wait_condition(
+                lambda: self._state.status == Status.active or self._interrupted()
+            )
         if self._interrupted():
             raise _Interrupted
 
@@ -286,7 +299,9 @@ class EnrollmentWorkflow:
             contact_id=self._input.contact_id,
             effect_key=self._effect_key(track_id, step.id, position),
         )
-        if isinstance(step, EmailStep):
+        if isinstance(step, CommunicationStep) and workflow.patched(effects.LEAN_STEPS):
+            return StepDone(step.then, await self._communicate(step, ref, track_id, position))
+        elif isinstance(step, EmailStep):
             sent = await effects.send_email(
                 SendEmailInput(
                     ref=ref,
@@ -313,6 +328,20 @@ class EnrollmentWorkflow:
                 step.id,
             )
             return StepDone(step.then, await self._deliver(sent, step, ref, track_id, position))
+        elif isinstance(step, ApplyTagStep) and workflow.patched(effects.LEAN_STEPS):
+            tagged = await self._locally(
+                effects.tag_and_announce(
+                    TagAndAnnounceInput(
+                        ref=ref,
+                        tag=step.tag,
+                        enrolled_by=self._input.enrolled_by,
+                        announcer=workflow.info().workflow_id,
+                    ),
+                    step.id,
+                )
+            )
+            if tagged.applied:
+                self._receive(ContactEventSignal(event=EventType.tag_applied, name=step.tag))
         elif isinstance(step, ApplyTagStep):
             tagged = await effects.apply_tag(ApplyTagInput(ref=ref, tag=step.tag), step.id)
             # Histories recorded before tags were announced must replay without the call.
@@ -332,13 +361,15 @@ class EnrollmentWorkflow:
                 if knows:
                     self._receive(ContactEventSignal(event=EventType.tag_applied, name=step.tag))
         elif isinstance(step, ProcessStep):
-            done = await effects.run_process(
-                ProcessInput(
-                    ref=ref,
-                    step=step,
-                    sequence_id=self._input.sequence_id,
-                    enrolled_by=self._input.enrolled_by,
-                    now=workflow.now(),
+            done = await self._locally(
+                effects.run_process(
+                    ProcessInput(
+                        ref=ref,
+                        step=step,
+                        sequence_id=self._input.sequence_id,
+                        enrolled_by=self._input.enrolled_by,
+                        now=workflow.now(),
+                    )
                 )
             )
             return StepDone(step.then, done)
@@ -352,8 +383,10 @@ class EnrollmentWorkflow:
         elif isinstance(step, WaitForEventStep):
             return await self._wait_for_event(step, position)
         elif isinstance(step, ConditionStep):
-            met = await effects.check_condition(
-                ConditionInput(contact_id=self._input.contact_id, check=step.check), step.id
+            met = await self._locally(
+                effects.check_condition(
+                    ConditionInput(contact_id=self._input.contact_id, check=step.check), step.id
+                )
             )
             return StepDone(step.if_true if met else step.if_false, {"condition_met": met})
         else:
@@ -381,6 +414,44 @@ class EnrollmentWorkflow:
         delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step.id)
         return {**detail, "message": delivered.status}
 
+    async def _communicate(
+        self,
+        step: CommunicationStep,
+        ref: EnrollmentRef,
+        track_id: str,
+        position: TrackState,
+    ) -> dict[str, Any]:
+        """Record, place and hand over a message in one call; wait first if it is held."""
+        settings = self._input.definition.settings
+        subject, body = step.subject_and_body()
+        sent = await self._locally(
+            effects.dispatch(
+                DispatchInput(
+                    ref=ref,
+                    channel=step.channel,
+                    subject=subject,
+                    body=body,
+                    html=step.html if isinstance(step, EmailStep) else None,
+                    send_to=step.send_to,
+                    sender=settings.sending.sender,
+                    sequence_id=self._input.sequence_id,
+                    sending=settings.sending,
+                    timezone=settings.timezone,
+                    now=workflow.now(),
+                ),
+                step.id,
+            )
+        )
+        if sent.skipped or sent.message_id is None:
+            return {"skipped": sent.skipped} if sent.skipped else {}
+        if sent.status is not None:
+            return {"message": sent.status}
+        # Held by the sending limits, or the hand-over failed for now.
+        assert sent.send_at is not None
+        held = await self._hold(sent.send_at, sent.held_because, step, track_id, position)
+        delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step.id)
+        return {**held, "message": delivered.status}
+
     async def _hold_for_slot(
         self,
         message_id: str,
@@ -403,11 +474,22 @@ class EnrollmentWorkflow:
             ),
             step.id,
         )
-        remaining = slot.send_at - workflow.now()
+        return await self._hold(slot.send_at, slot.reason, step, track_id, position)
+
+    async def _hold(
+        self,
+        send_at: datetime,
+        reason: str | None,
+        step: CommunicationStep,
+        track_id: str,
+        position: TrackState,
+    ) -> dict[str, Any]:
+        """Sleep until the message's reserved time, visibly; what to record of the wait."""
+        remaining = send_at - workflow.now()
         if remaining <= timedelta(0):
             return {}
-        held = {"held_until": slot.send_at.isoformat(), "held_because": slot.reason}
-        position.wake_at, position.held_because = slot.send_at, slot.reason
+        held = {"held_until": send_at.isoformat(), "held_because": reason}
+        position.wake_at, position.held_because = send_at, reason
         self._publish("message_held", track_id=track_id, step_id=step.id, detail=held)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -423,13 +505,15 @@ class EnrollmentWorkflow:
     ) -> StepDone:
         """Create the to-do once, then wait for its result while the enrollment is active."""
         if position.task_id is None:
-            created = await effects.create_task(
-                CreateTaskInput(
-                    ref=ref,
-                    workflow_id=workflow.info().workflow_id,
-                    step=step,
-                    enrolled_by=self._input.enrolled_by,
-                    now=workflow.now(),
+            created = await self._locally(
+                effects.create_task(
+                    CreateTaskInput(
+                        ref=ref,
+                        workflow_id=workflow.info().workflow_id,
+                        step=step,
+                        enrolled_by=self._input.enrolled_by,
+                        now=workflow.now(),
+                    )
                 )
             )
             position.task_id = created.task_id
@@ -482,13 +566,15 @@ class EnrollmentWorkflow:
             if isinstance(step, DelayStep) and step.is_plain:
                 position.wake_at = workflow.now() + step.duration
             else:
-                due = await effects.due_time(
-                    TimerInput(
-                        contact_id=self._input.contact_id,
-                        step=step,
-                        now=workflow.now(),
-                        settings=self._input.definition.settings,
-                        event_date=self._input.event_date,
+                due = await self._locally(
+                    effects.due_time(
+                        TimerInput(
+                            contact_id=self._input.contact_id,
+                            step=step,
+                            now=workflow.now(),
+                            settings=self._input.definition.settings,
+                            event_date=self._input.event_date,
+                        )
                     )
                 )
                 if due.at is None:
@@ -521,7 +607,8 @@ class EnrollmentWorkflow:
         state = self._state
         state.revision += 1
         now = workflow.now()
-        self._update_search_attributes()
+        if not workflow.patched(effects.LEAN_STEPS):
+            self._update_search_attributes()
         self._pending.append(
             ProjectionUpdate(
                 enrollment_id=self._input.enrollment_id,
@@ -563,19 +650,40 @@ class EnrollmentWorkflow:
 
     async def _project(self) -> None:
         """Write queued projection updates in order, one at a time, until the workflow ends."""
+        # Since lean steps, what a step records waits while the next step's local work runs,
+        # and goes in one write when the tracks wait: one write per timer rather than per step.
+        # The last steps' records wait for the enrollment's end, to go with it.
+        lean = workflow.patched(effects.LEAN_STEPS)
+
+        def ready() -> bool:
+            if lean:
+                return bool(self._pending) and not self._local_work and self._tracks_running > 0
+            return bool(self._pending)
+
         while True:
-            await workflow.wait_condition(lambda: bool(self._pending) or self._tracks_done)
+            await workflow.wait_condition(lambda: ready() or self._tracks_done)
             if not self._pending:
                 return
             if workflow.patched(effects.LOCAL_EFFECTS):
                 # Whatever piled up while the last write ran goes in one transaction.
                 batch, self._pending = self._pending, []
+                if lean:
+                    # Operators' search attributes change with the projection, not each step.
+                    self._update_search_attributes()
                 await effects.record_progress_batch(ProjectionBatch(updates=batch))
             else:
                 await self._write_projection(self._pending.pop(0))
 
     async def _write_projection(self, update: ProjectionUpdate) -> None:
         await effects.record_progress(update)
+
+    async def _locally(self, work: Awaitable[T]) -> T:
+        """Await a step's local activity, holding the projection write back until it is done."""
+        self._local_work += 1
+        try:
+            return await work
+        finally:
+            self._local_work -= 1
 
 
 def _reason(error: Exception) -> str:

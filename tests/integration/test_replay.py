@@ -232,6 +232,25 @@ async def _local_effects(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _lean_steps(admin: httpx.AsyncClient, url: str) -> str:
+    # A message in one call (held first by quiet hours, then sent at once), a tag applied and
+    # announced in one call, projection writes between the local work.
+    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
+    definition = _track(
+        {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+        {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
+        {"id": "greeted", "kind": "condition", "check": {"has_tag": "greeted"}},
+        {"id": "note", "kind": "note", "body": "greeted {{ contact.first_name }}"},
+        {"id": "wait", "kind": "delay", "duration": "PT1S"},
+        {"id": "again", "kind": "email", "subject": "Again", "body": "b"},
+        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+    )
+    contact_id = await new_contact(admin, timezone="UTC")
+    enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -244,6 +263,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "email_delivered": _email_delivered,
     "message_held": _message_held,
     "local_effects": _local_effects,
+    "lean_steps": _lean_steps,
 }
 
 
