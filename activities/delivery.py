@@ -50,6 +50,10 @@ class DeliveryActivities:
             message = await session.get(Message, uuid.UUID(request.message_id))
         if message is None:
             raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
+        return await self.deliver_message(message)
+
+    async def deliver_message(self, message: Message) -> DeliverResult:
+        """As deliver, given the message as it was just read or recorded."""
         if message.status == MessageStatus.failed:
             # An earlier attempt failed for good and its result was lost (the worker died).
             raise ApplicationError(

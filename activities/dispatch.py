@@ -8,7 +8,7 @@ the three apart would pay a workflow activation and a transaction per part.
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import DeliverInput, Dispatched, DispatchInput, ReserveInput
+from activities.contracts import Dispatched, DispatchInput, ReserveInput
 from activities.delivery import DeliveryActivities
 from activities.messaging import MessagingActivities
 from activities.sending import SendingActivities
@@ -28,10 +28,10 @@ class DispatchActivities:
     @activity.defn
     async def dispatch(self, request: DispatchInput) -> Dispatched:
         """Queue the message and send it if its time is now; a held message is left to wait."""
-        queued = await self._messaging.send_message(request)
-        if queued.message_id is None:
+        queued, message = await self._messaging.enqueue(request)
+        if message is None or queued.message_id is None:
             return Dispatched(**queued.model_dump())
-        slot = await self._sending.reserve_send(
+        slot = await self._sending.reserve(
             ReserveInput(
                 ref=request.ref,
                 message_id=queued.message_id,
@@ -40,13 +40,14 @@ class DispatchActivities:
                 sending=request.sending,
                 timezone=request.timezone,
                 now=request.now,
-            )
+            ),
+            message,
         )
         waiting = Dispatched(**queued.model_dump(), send_at=slot.send_at, held_because=slot.reason)
         if slot.send_at > request.now:
             return waiting
         try:
-            delivered = await self._delivery.deliver(DeliverInput(message_id=queued.message_id))
+            delivered = await self._delivery.deliver_message(message)
         except Exception as error:
             if isinstance(error, ApplicationError) and error.non_retryable:
                 raise

@@ -69,6 +69,11 @@ class MessagingActivities:
     @activity.defn
     async def send_message(self, request: SendMessageInput) -> MessageResult:
         """Render a communication on any channel and put it in the outbox, once per effect key."""
+        result, _ = await self.enqueue(request)
+        return result
+
+    async def enqueue(self, request: SendMessageInput) -> tuple[MessageResult, Message | None]:
+        """What send_message answers, and the outbox row it recorded (None when skipped)."""
         ref, channel = request.ref, request.channel
         async with transaction(self._sessionmaker) as session:
             contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))
@@ -76,7 +81,8 @@ class MessagingActivities:
                 raise ContactGone(ref.contact_id)
             to_contact = request.send_to.who == Recipient.contact
             if to_contact and channel in contact.do_not_contact:
-                return MessageResult(skipped=f"the contact asked not to be contacted by {channel}")
+                skipped = f"the contact asked not to be contacted by {channel}"
+                return MessageResult(skipped=skipped), None
             address = await self._address(session, contact, request)
             sender, sent_by = await self._sender(session, request.sender)
             values = await merge_values(session, contact)
@@ -97,7 +103,7 @@ class MessagingActivities:
                     sent_by=sent_by,
                 ),
             )
-        return MessageResult(message_id=str(stored.id), to_address=stored.to_address)
+        return MessageResult(message_id=str(stored.id), to_address=stored.to_address), stored
 
     async def _sender(
         self, session: AsyncSession, sender: Sender

@@ -57,12 +57,19 @@ class SendingActivities:
     @activity.defn
     async def reserve_send(self, request: ReserveInput) -> Reservation:
         """The time this message may be sent, fixed on the first call for its effect key."""
+        return await self.reserve(request)
+
+    async def reserve(self, request: ReserveInput, message: Message | None = None) -> Reservation:
+        """As reserve_send, given the message when the caller has just recorded it."""
+        if message is not None and not self._restrained(request, message):
+            return Reservation(send_at=request.now)
         key = request.ref.effect_key
         async with transaction(self._sessionmaker) as session:
             kept = await session.get(SendReservation, key)
             if kept is not None:
                 return Reservation(send_at=kept.send_at, reason=kept.reason)
-            message = await session.get(Message, uuid.UUID(request.message_id))
+            if message is None:
+                message = await session.get(Message, uuid.UUID(request.message_id))
             if message is None:
                 raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
             send_at, reason = await self._place(session, request, message)
@@ -77,6 +84,15 @@ class SendingActivities:
                 .on_conflict_do_nothing(index_elements=["effect_key"])
             )
         return Reservation(send_at=send_at, reason=reason)
+
+    def _restrained(self, request: ReserveInput, message: Message) -> bool:
+        """Whether any limit or quiet hours apply: without, the message goes now, no slot kept."""
+        return bool(
+            request.channel in self._global_limits
+            or request.channel in request.sending.rate_limits
+            or message.sent_by
+            or (request.sending.quiet_hours and message.to_contact)
+        )
 
     async def _place(
         self, session: AsyncSession, request: ReserveInput, message: Message
