@@ -89,18 +89,25 @@ async def embedded() -> AsyncIterator[Services]:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str] | None = None
+    args: list[str], env: dict[str, str] | None = None, copies: int = 1
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker process of its own, as in production: it shares no interpreter with the driver."""
-    child = subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})})
+    """Worker processes of their own, as in production: they share no interpreter with the
+    driver. `copies` of them poll the same task queue, as scaled workers do."""
+    children = [
+        subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})})
+        for _ in range(copies)
+    ]
     try:
         time.sleep(5)  # polling before the clock starts
-        if child.poll() is not None:
-            raise RuntimeError(f"{' '.join(args)} exited with {child.returncode}")
-        yield child
+        for child in children:
+            if child.poll() is not None:
+                raise RuntimeError(f"{' '.join(args)} exited with {child.returncode}")
+        yield children[0]
     finally:
-        child.terminate()
-        child.wait(timeout=30)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
 
 
 def worker_env(services: Services) -> dict[str, str]:

@@ -7,6 +7,7 @@ are printed and saved under bench/results/ as JSON and as a Markdown table.
 import argparse
 import asyncio
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -68,7 +69,9 @@ async def _stack_benchmarks(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     async with embedded() as services:
         if args.steps_contacts:
-            results.append(await steps_per_second(services, args.steps_contacts, args.steps))
+            results.append(
+                await steps_per_second(services, args.steps_contacts, args.steps, args.workers)
+            )
         if args.enroll:
             results.append(await enrollment_rate(services, args.enroll))
         if args.timers:
@@ -106,6 +109,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--steps-contacts", type=int, default=1000, help="0 skips it")
     parser.add_argument("--steps", type=int, default=3, help="steps per enrollment")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes on each side of the steps benchmark; one per core by default",
+    )
     parser.add_argument("--enroll", type=int, default=10_000, help="contacts; 0 skips it")
     parser.add_argument("--timers", type=int, default=1000, help="enrollments; 0 skips it")
     parser.add_argument("--lead", type=float, default=60, help="seconds until the timers fire")

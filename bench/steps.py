@@ -18,7 +18,9 @@ from store.db import SessionMaker, transaction
 from store.models import Contact, Enrollment, EnrollmentStatus
 
 
-async def baseline(client: Client, workflows: int, steps: int, timeout: float) -> float:
+async def baseline(
+    client: Client, workflows: int, steps: int, timeout: float, workers: int
+) -> float:
     """Textbook steps/s at the same start concurrency as the API's bulk enrollment."""
     queue = f"textbook-{uuid.uuid4()}"
     gate = asyncio.Semaphore(START_CONCURRENCY)
@@ -34,7 +36,7 @@ async def baseline(client: Client, workflows: int, steps: int, timeout: float) -
         return (await client.count_workflows(query)).count
 
     address = client.service_client.config.target_host
-    with process(["-m", "bench.textbook", address, queue]):
+    with process(["-m", "bench.textbook", address, queue], copies=workers):
         began = time.monotonic()
         await asyncio.gather(*(start(n) for n in range(workflows)))
         ended = await wait_until(completed, workflows, timeout)
@@ -88,10 +90,12 @@ async def count_enrollments(sessionmaker: SessionMaker, sequence_id: str, status
     return int(found or 0)
 
 
-async def project(services: Services, contacts_count: int, steps: int, timeout: float) -> float:
+async def project(
+    services: Services, contacts_count: int, steps: int, timeout: float, workers: int
+) -> float:
     sequence_id = await published(services.api, sequence_of(steps))
     contact_ids = await contacts(services.sessionmaker, contacts_count)
-    with process(["worker.py"], worker_env(services)):
+    with process(["worker.py"], worker_env(services), copies=workers):
         began = time.monotonic()
         enrolled = await services.api.post(
             f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}
@@ -111,12 +115,16 @@ async def project(services: Services, contacts_count: int, steps: int, timeout: 
     return contacts_count * steps / (ended - began)
 
 
-async def steps_per_second(services: Services, contacts_count: int, steps: int) -> dict[str, Any]:
+async def steps_per_second(
+    services: Services, contacts_count: int, steps: int, workers: int
+) -> dict[str, Any]:
+    """Both sides get the same number of worker processes."""
     timeout = 120 + contacts_count * steps * 1.0
-    textbook = await baseline(services.client, contacts_count, steps, timeout)
-    ours = await project(services, contacts_count, steps, timeout)
+    textbook = await baseline(services.client, contacts_count, steps, timeout, workers)
+    ours = await project(services, contacts_count, steps, timeout, workers)
     return {
-        "name": f"steps per second, {contacts_count} enrollments x {steps} steps",
+        "name": f"steps per second, {contacts_count} enrollments x {steps} steps, "
+        f"{workers} worker processes each",
         "unit": "steps/s",
         "baseline": round(textbook, 1),
         "project": round(ours, 1),
