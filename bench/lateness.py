@@ -8,18 +8,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlmodel import col
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from api.services.enrollments import START_CONCURRENCY
-from bench.harness import Services, wait_until
+from bench.harness import Services, process, wait_until, worker_env
 from bench.steps import contacts, count_enrollments, published
 from bench.textbook import SleepUntilWorkflow
 from store.models import EnrollmentEvent, EnrollmentStatus
-from worker import create_worker
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -28,7 +25,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return round(cuts[49], 3), round(cuts[98], 3)
 
 
-async def baseline(client: Client, count: int, lead: float) -> list[float]:
+async def baseline(client: Client, count: int, lead: float, workers: int) -> list[float]:
     queue = f"sleep-until-{uuid.uuid4()}"
     due = datetime.now(UTC) + timedelta(seconds=lead)
     gate = asyncio.Semaphore(START_CONCURRENCY)
@@ -39,12 +36,13 @@ async def baseline(client: Client, count: int, lead: float) -> list[float]:
                 SleepUntilWorkflow.run, due, id=f"{queue}-{n}", task_queue=queue
             )
 
-    async with Worker(client, task_queue=queue, workflows=[SleepUntilWorkflow]):
+    address = client.service_client.config.target_host
+    with process(["-m", "bench.textbook", address, queue], copies=workers):
         handles = await asyncio.gather(*(start(n) for n in range(count)))
         return list(await asyncio.gather(*(handle.result() for handle in handles)))
 
 
-async def project(services: Services, count: int, lead: float) -> list[float]:
+async def project(services: Services, count: int, lead: float, workers: int) -> list[float]:
     due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
     definition = {
         "tracks": [
@@ -64,11 +62,7 @@ async def project(services: Services, count: int, lead: float) -> list[float]:
     }
     sequence_id = await published(services.api, definition)
     contact_ids = await contacts(services.sessionmaker, count)
-    queue = services.settings.temporal_task_queue
-    async with (
-        httpx.AsyncClient() as http,
-        create_worker(services.client, services.sessionmaker, queue, http),
-    ):
+    with process(["worker.py"], worker_env(services), copies=workers):
         response = await services.api.post(
             f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}
         )
@@ -91,12 +85,16 @@ async def project(services: Services, count: int, lead: float) -> list[float]:
         return [(at - due).total_seconds() for at in ran]
 
 
-async def timer_lateness(services: Services, count: int, lead: float) -> dict[str, Any]:
+async def timer_lateness(
+    services: Services, count: int, lead: float, workers: int
+) -> dict[str, Any]:
+    """Both sides get the same number of worker processes."""
     began = time.monotonic()
-    textbook = percentiles(await baseline(services.client, count, lead))
-    ours = percentiles(await project(services, count, lead))
+    textbook = percentiles(await baseline(services.client, count, lead, workers))
+    ours = percentiles(await project(services, count, lead, workers))
     return {
-        "name": f"timer lateness, {count} timers due at one instant (p50, p99)",
+        "name": f"timer lateness, {count} timers due at one instant (p50, p99), "
+        f"{workers} worker processes each",
         "unit": "s late",
         "baseline": {"p50": textbook[0], "p99": textbook[1]},
         "project": {"p50": ours[0], "p99": ours[1]},

@@ -75,7 +75,7 @@ async def _stack_benchmarks(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.enroll:
             results.append(await enrollment_rate(services, args.enroll))
         if args.timers:
-            results.append(await timer_lateness(services, args.timers, args.lead))
+            results.append(await timer_lateness(services, args.timers, args.lead, args.workers))
         if args.sleepers:
             results.append(await sleeping_enrollments(services, args.sleepers, args.requests))
     return results

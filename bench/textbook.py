@@ -9,6 +9,8 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from workflows.client import DATA_CONVERTER
+
 
 @activity.defn
 async def do_step(step: int) -> int:
@@ -39,9 +41,13 @@ class SleepUntilWorkflow:
 
 async def serve(address: str, task_queue: str) -> None:
     """Run a plain worker for the textbook workflow until terminated."""
-    client = await Client.connect(address)
+    # The starters' converter, so arguments such as datetimes decode the same way.
+    client = await Client.connect(address, data_converter=DATA_CONVERTER)
     async with Worker(
-        client, task_queue=task_queue, workflows=[TextbookWorkflow], activities=[do_step]
+        client,
+        task_queue=task_queue,
+        workflows=[TextbookWorkflow, SleepUntilWorkflow],
+        activities=[do_step],
     ):
         await asyncio.Event().wait()
 
