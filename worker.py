@@ -31,7 +31,7 @@ from settings import get_settings
 from store.db import SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.sandbox import WORKFLOW_RUNNER
+from workflows.sandbox import WORKFLOW_RUNNER, cache_bytecode
 
 log = logging.getLogger("worker")
 
@@ -66,6 +66,7 @@ def create_worker(
     tasks = TaskActivities(sessionmaker)
     events = EventActivities(sessionmaker, client, task_queue)
     dispatch = DispatchActivities(messaging, sending, delivery)
+    cache_bytecode(EnrollmentWorkflow)
     return Worker(
         client,
         task_queue=task_queue,

@@ -11,6 +11,11 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # Shared with the worker rather than loaded again for every workflow run: they keep no
+    # state. Imported by full name: `from workflows import effects` would bypass the passthrough
+    # and load the module afresh each run.
+    import workflows.effects as effects
+    import workflows.search_attributes as sa
     from activities.contracts import (
         AnnounceInput,
         ApplyTagInput,
@@ -49,10 +54,6 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         WaitForEventStep,
     )
-
-    # Shared with the worker rather than loaded again for every workflow run: it keeps no state.
-    from workflows import effects
-    from workflows import search_attributes as sa
     from workflows.state import (
         ContactEventSignal,
         EnrollmentInput,
