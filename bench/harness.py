@@ -90,7 +90,7 @@ async def embedded() -> AsyncIterator[Services]:
 @contextmanager
 def process(
     args: list[str], env: dict[str, str] | None = None, copies: int = 1
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Worker processes of their own, as in production: they share no interpreter with the
     driver. `copies` of them poll the same task queue, as scaled workers do."""
     children = [
@@ -102,7 +102,7 @@ def process(
         for child in children:
             if child.poll() is not None:
                 raise RuntimeError(f"{' '.join(args)} exited with {child.returncode}")
-        yield children[0]
+        yield children
     finally:
         for child in children:
             child.terminate()

@@ -65,8 +65,7 @@ def validation_overhead(rounds: int, repeat: int) -> dict[str, Any]:
     }
 
 
-async def _stack_benchmarks(args: argparse.Namespace) -> list[dict[str, Any]]:
-    results = []
+async def _stack_benchmarks(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     async with embedded() as services:
         if args.steps_contacts:
             results.append(
@@ -75,12 +74,13 @@ async def _stack_benchmarks(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.timers:
             results.append(await timer_lateness(services, args.timers, args.lead, args.workers))
         if args.sleepers:
-            results.append(await sleeping_enrollments(services, args.sleepers, args.requests))
+            results.append(
+                await sleeping_enrollments(services, args.sleepers, args.requests, args.workers)
+            )
         # Last: the enrollments it starts wait for a worker on the shared task queue, and any
         # worker started after it would run them beside what it measures.
         if args.enroll:
             results.append(await enrollment_rate(services, args.enroll))
-    return results
 
 
 def _show(value: Any) -> str:
@@ -115,7 +115,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
-        help="worker processes on each side of the steps benchmark; one per core by default",
+        help="worker processes for each measured side; one per core by default",
     )
     parser.add_argument("--enroll", type=int, default=10_000, help="contacts; 0 skips it")
     parser.add_argument("--timers", type=int, default=1000, help="enrollments; 0 skips it")
@@ -128,7 +128,14 @@ def main() -> None:
         args.timers, args.lead, args.sleepers, args.requests = 100, 20, 1000, 50
 
     results = [validation_overhead(args.rounds, args.repeat)]
-    results += asyncio.run(_stack_benchmarks(args))
+    try:
+        asyncio.run(_stack_benchmarks(args, results))
+    finally:
+        # A benchmark that fails leaves those measured before it on record.
+        _save(args, results)
+
+
+def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     (RESULTS / "latest.json").write_text(

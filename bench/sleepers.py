@@ -2,9 +2,6 @@
 delay. Measured: the worker process's memory, the database's size, and how fast the rep's to-do
 list and the sequence report answer while they wait (beside GET /health, the cheapest route)."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import col
 
-from bench.harness import Services, wait_until, worker_env
+from bench.harness import Services, process, wait_until, worker_env
 from bench.lateness import percentiles
 from bench.steps import contacts, published
 from store.models import EnrollmentEvent
@@ -60,12 +57,11 @@ async def asleep(services: Services) -> int:
     return int(found or 0)
 
 
-async def sleeping_enrollments(services: Services, count: int, requests: int) -> dict[str, Any]:
-    env = {**os.environ, **worker_env(services)}
-    worker = subprocess.Popen([sys.executable, "worker.py"], env=env)
-    try:
-        time.sleep(3)
-        idle_rss = rss_mb(worker.pid)
+async def sleeping_enrollments(
+    services: Services, count: int, requests: int, workers: int
+) -> dict[str, Any]:
+    with process(["worker.py"], worker_env(services), copies=workers) as children:
+        idle_rss = max(rss_mb(child.pid) for child in children)
         sequence_id = await published(services.api, WAITING)
         began = time.monotonic()
         for start in range(0, count, BATCH):
@@ -76,20 +72,20 @@ async def sleeping_enrollments(services: Services, count: int, requests: int) ->
             enrolled.raise_for_status()
         await wait_until(lambda: asleep(services), count, timeout=600 + count * 0.05, every=5)
         settled = time.monotonic() - began
-        busy_rss = rss_mb(worker.pid)
+        busy_rss = max(rss_mb(child.pid) for child in children)
         health = await latencies(services, "/health", requests)
         todo = await latencies(services, "/todo", requests)
         report = await latencies(services, f"/sequences/{sequence_id}/report", requests)
         async with services.sessionmaker() as session:
             size = await session.scalar(text("select pg_database_size(current_database())"))
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
     ms = [
         round(v * 1000, 1) for v in (*percentiles(health), *percentiles(todo), *percentiles(report))
     ]
     return {
-        "name": f"{count} sleeping enrollments: worker memory, and GET /todo and report latency",
+        "name": (
+            f"{count} sleeping enrollments on {workers} workers: the largest worker's memory, "
+            "and GET /todo and report latency"
+        ),
         "unit": "MB, ms",
         "baseline": {"worker_rss_mb_idle": round(idle_rss, 1), "health_ms_p50_p99": ms[0:2]},
         "project": {
