@@ -28,7 +28,7 @@ from activities.sending import SendingActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
 from settings import get_settings
-from store.db import SessionMaker, create_engine, create_sessionmaker
+from store.db import POOL_CONNECTIONS, SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.sandbox import WORKFLOW_RUNNER, cache_bytecode
@@ -37,6 +37,14 @@ log = logging.getLogger("worker")
 
 # One POST of an http_post step; a slower system counts as down and the step retries.
 HTTP_POST_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+# A worker's throughput is bound by its CPU, not its concurrency: beyond a few workflow tasks at
+# once the rest only queue inside the worker while their timeouts run, and one past its timeout
+# is run again from scratch. The steps benchmark (300 x 3) made 15.5 steps/s with 20 at once
+# and 12.6 with the SDK's default of 100, and logged five times fewer tasks over 5 s.
+WORKFLOW_TASKS_AT_ONCE = 20
+# Local activities are short database transactions: no more at once than the pool has
+# connections (store.db), so that none waits for one until its timeout.
+LOCAL_ACTIVITIES_AT_ONCE = POOL_CONNECTIONS
 
 
 def create_worker(
@@ -72,6 +80,8 @@ def create_worker(
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
+        max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
+        max_concurrent_local_activities=LOCAL_ACTIVITIES_AT_ONCE,
         activities=[
             dispatch.dispatch,
             messaging.send_email,

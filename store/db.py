@@ -21,8 +21,16 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+# The most connections one process's engine holds at once.
+POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
+
+
+def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
