@@ -19,6 +19,8 @@ from temporalio.client import Client
 from workflows.client import DATA_CONVERTER
 
 ROOT = Path(__file__).resolve().parents[2]
+# What each started stack printed, by its pid, to show when it does not stop cleanly.
+OUTPUTS: dict[int, list[str]] = {}
 
 
 def _free_port() -> int:
@@ -47,7 +49,7 @@ def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen
         start_new_session=True,
     )
     key = None
-    output: list[str] = []
+    output = OUTPUTS[process.pid] = []
     assert process.stdout is not None
     for line in process.stdout:
         output.append(line)
@@ -61,6 +63,13 @@ def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen
     # Keep reading so the stack never blocks on a full pipe.
     threading.Thread(target=output.extend, args=(process.stdout,), daemon=True).start()
     return process, key
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as in a terminal: the whole stack must stop, and exit 0."""
+    os.killpg(process.pid, signal.SIGINT)
+    code = process.wait(timeout=60)
+    assert code == 0, f"the stack exited with {code}:\n" + "".join(OUTPUTS[process.pid][-80:])
 
 
 async def _mailbox_until(port: int, subject: str) -> list[dict[str, str]]:
@@ -148,8 +157,7 @@ async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
     )
     assert [w.id async for w in client.list_workflows(query)] == [enrolled.json()["workflow_id"]]
 
-    os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+    interrupt(process)
     for pattern in (["-s", str(process.pid)], ["-f", str(data_dir)]):
         leftovers = subprocess.run(["pgrep", *pattern], capture_output=True, text=True)
         assert leftovers.stdout.strip() == "", f"processes of the stack still run: {pattern}"
@@ -216,8 +224,7 @@ async def test_a_restart_resumes_a_sleeping_enrollment(
             )
         ).json()
 
-    os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+    interrupt(process)
     restarted, second_key = start_stack(data_dir, ports)
     try:
         assert second_key is None, "a second start must not create another admin"
