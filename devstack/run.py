@@ -110,6 +110,9 @@ def _mailbox_smtp_env(mailbox: Mailbox) -> dict[str, str]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The worker and the API stop on SIGINT whatever they inherit, so the stack must too: started
+    # with SIGINT ignored (a background job of a script), it would see them go and exit 1.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(get_settings())
     except DevstackError as error:

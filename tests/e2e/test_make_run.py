@@ -37,8 +37,16 @@ def _stack_env(data_dir: Path, **ports: int) -> dict[str, str]:
     return env
 
 
-def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], str | None]:
-    """Start `python -m devstack.run`; return once the API is up, with the admin key if printed."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_stack(
+    data_dir: Path, ports: dict[str, int], *, sigint_ignored: bool = False
+) -> tuple[subprocess.Popen[str], str | None]:
+    """Start `python -m devstack.run`; return once the API is up, with the admin key if printed.
+
+    `sigint_ignored` starts it as a script's background job is started."""
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack.run"],
         cwd=ROOT,
@@ -47,6 +55,7 @@ def start_stack(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     key = None
     output = OUTPUTS[process.pid] = []
@@ -91,10 +100,14 @@ async def _until_completed(http: httpx.AsyncClient, enrollment_id: str) -> None:
         await asyncio.sleep(0.3)
 
 
+def _stack_ports() -> dict[str, int]:
+    names = ("api_port", "temporal_port", "temporal_ui_port", "mailbox_port", "mailbox_smtp_port")
+    return {name: _free_port() for name in names}
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int], str, Path]]:
-    names = ("api_port", "temporal_port", "temporal_ui_port", "mailbox_port", "mailbox_smtp_port")
-    ports = {name: _free_port() for name in names}
+    ports = _stack_ports()
     process, key = start_stack(tmp_path / "data", ports)
     assert key, "the stack printed no admin key on its first start"
     yield process, ports, key, tmp_path / "data"
@@ -234,3 +247,9 @@ async def test_a_restart_resumes_a_sleeping_enrollment(
     finally:
         os.killpg(restarted.pid, signal.SIGINT)
         restarted.wait(timeout=60)
+
+
+def test_ctrl_c_stops_a_stack_started_with_sigint_ignored(tmp_path: Path) -> None:
+    # Its worker and API stop on SIGINT whatever they inherit; the stack must stop with them.
+    process, _ = start_stack(tmp_path / "data", _stack_ports(), sigint_ignored=True)
+    interrupt(process)
