@@ -1,6 +1,7 @@
 """Many sleeping enrollments: each put a to-do on the enroller's list and now waits on a 30-day
-delay. Measured: the worker process's memory, the database's size, and how fast the rep's to-do
-list and the sequence report answer while they wait (beside GET /health, the cheapest route)."""
+delay. Measured: the largest worker process's memory, the database's size, and how fast the
+rep's to-do list and the sequence report answer while they wait (beside GET /health, the cheapest
+route)."""
 
 import time
 from pathlib import Path
