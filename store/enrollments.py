@@ -12,11 +12,14 @@ from sqlmodel import col
 from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus
 
 
-async def insert_enrollment(session: AsyncSession, enrollment: Enrollment) -> None:
-    """Insert the row the API knows at start; the workflow may have written it first."""
-    await session.execute(
-        insert(Enrollment).values(**enrollment.model_dump()).on_conflict_do_nothing()
-    )
+async def insert_enrollments(session: AsyncSession, started: list[Enrollment]) -> None:
+    """Insert the rows the API knows at start, in one statement per batch; a workflow may have
+    written its row first."""
+    if started:
+        await session.execute(
+            insert(Enrollment).on_conflict_do_nothing(),
+            [enrollment.model_dump() for enrollment in started],
+        )
 
 
 _INSERT_ENROLLMENT = insert(Enrollment)

@@ -135,6 +135,7 @@ async def enroll(
     )
 
     results = []
+    enrolled: dict[uuid.UUID, Enrollment] = {}
     for contact_id in contact_ids:
         if contact_id not in found:
             results.append(EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.not_found))
@@ -151,7 +152,9 @@ async def enroll(
             continue
         enrollment = started[contact_id]
         if enrollment is None:
-            existing = await enrollments.active_enrollment(session, sequence.id, contact_id)
+            existing = enrolled.get(contact_id) or await enrollments.active_enrollment(
+                session, sequence.id, contact_id
+            )
             results.append(
                 EnrollResult(
                     contact_id=contact_id,
@@ -160,13 +163,14 @@ async def enroll(
                 )
             )
             continue
-        await enrollments.insert_enrollment(session, enrollment)
+        enrolled[contact_id] = enrollment
         results.append(
             EnrollResult(
                 contact_id=contact_id, outcome=EnrollOutcome.enrolled, enrollment_id=enrollment.id
             )
         )
         started[contact_id] = None  # a contact listed twice is enrolled once
+    await enrollments.insert_enrollments(session, list(enrolled.values()))
     return results
 
 

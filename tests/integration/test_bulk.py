@@ -93,3 +93,28 @@ async def test_stop_and_remove_many(admin: httpx.AsyncClient, worker: Worker) ->
     )
     assert [r["status_code"] for r in removed.json()["results"]] == [202, 202]
     assert await get_json(admin, f"/sequences/{sequence_id}/enrollments") == []
+
+
+async def test_bulk_enrollment_records_every_row_before_any_worker_runs(
+    admin: httpx.AsyncClient,
+) -> None:
+    # No worker polls this test's queue, so the rows can only come from the API itself.
+    sequence_id = await published_sequence(admin, EMAIL_ONLY)
+    first = await _contact(admin, "first@example.com")
+    second = await _contact(admin, "second@example.com")
+
+    response = await admin.post(
+        f"/sequences/{sequence_id}/enrollments", json={"contact_ids": [first, second, first]}
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["contact_id"], r["outcome"]) for r in results] == [
+        (first, "enrolled"),
+        (second, "enrolled"),
+        (first, "already_enrolled"),
+    ]
+    assert results[2]["enrollment_id"] == results[0]["enrollment_id"]
+    listed = await get_json(admin, f"/sequences/{sequence_id}/enrollments")
+    assert sorted((e["id"], e["status"]) for e in listed) == sorted(
+        (r["enrollment_id"], "active") for r in results[:2]
+    )
