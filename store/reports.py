@@ -1,6 +1,7 @@
 """A sequence's report, computed in PostgreSQL with a few grouped queries."""
 
 import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -29,20 +30,15 @@ async def sequence_report(
     async def rows(sql: str) -> list[Any]:
         return list(await session.execute(text(sql), params))
 
-    statuses = await rows(f"SELECT e.status, count(*) FROM enrollment e WHERE {_SCOPE} GROUP BY 1")
-    outcomes = await rows(
-        f"SELECT e.outcome, count(*) FROM enrollment e WHERE {_SCOPE} AND e.outcome IS NOT NULL "
-        "GROUP BY 1"
+    # One pass over the covering index gives statuses, outcomes and where enrollments wait.
+    positions = await rows(
+        f"SELECT e.status, e.outcome, e.current_step, count(*) FROM enrollment e "
+        f"WHERE {_SCOPE} GROUP BY 1, 2, 3"
     )
     completed = await rows(
         f"""SELECT ev.step_id, count(DISTINCT ev.enrollment_id) FROM enrollment_event ev
         JOIN enrollment e ON e.id = ev.enrollment_id
         WHERE {_SCOPE} AND ev.kind = 'step_completed' GROUP BY 1"""
-    )
-    waiting = await rows(
-        f"""SELECT step, count(*) FROM enrollment e,
-        unnest(string_to_array(e.current_step, ',')) AS step
-        WHERE {_SCOPE} AND e.status <> 'completed' GROUP BY 1"""
     )
     sent = await rows(
         f"""SELECT split_part(m.effect_key, ':', 3), m.channel, count(*) FROM message m
@@ -64,17 +60,23 @@ async def sequence_report(
     for step_id, count in completed:
         step(step_id)["completed"] = count
         step(step_id)["reached"] += count
-    for step_id, count in waiting:
-        step(step_id)["reached"] += count
+    by_status: Counter[str] = Counter()
+    by_outcome: Counter[str] = Counter()
+    for status, outcome, current_step, count in positions:
+        by_status[status] += count
+        by_outcome[outcome] += count
+        if status != "completed" and current_step:
+            # Each track of an enrollment waits at its own step.
+            for step_id in current_step.split(","):
+                step(step_id)["reached"] += count
     for step_id, channel, count in sent:
         step(step_id)["messages"][channel] = count
     for step_id, result, count in results:
         step(step_id)["task_results"][result] = count
 
-    by_status = {str(status): count for status, count in statuses}
     return {
         "enrolled": sum(by_status.values()),
-        **{s: by_status.get(s, 0) for s in ("active", "stopped", "completed", "failed")},
-        "outcomes": {o: dict(outcomes).get(o, 0) for o in ("positive", "negative", "neutral")},
+        **{s: by_status[s] for s in ("active", "stopped", "completed", "failed")},
+        "outcomes": {o: by_outcome[o] for o in ("positive", "negative", "neutral")},
         "steps": steps,
     }

@@ -77,3 +77,41 @@ async def test_rep_works_the_calls_and_the_report_counts_them(
     assert future["enrolled"] == 0
     naive = await admin.get(f"/sequences/{sequence_id}/report?since=2026-01-01T00:00:00")
     assert naive.status_code == 422
+
+
+async def test_report_counts_where_running_enrollments_wait_on_each_track(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    definition = {
+        "tracks": [
+            {"id": "mail", "steps": [{"id": "pause", "kind": "delay", "duration": "PT1H"}]},
+            {"id": "calls", "steps": [{"id": "hold", "kind": "delay", "duration": "PT2H"}]},
+        ]
+    }
+    sequence_id = await published_sequence(admin, definition)
+    first = await enroll(admin, sequence_id, await new_contact(admin))
+    second = await enroll(admin, sequence_id, await new_contact(admin))
+    for enrollment in (first, second):
+        await enrollment_at(admin, enrollment["id"], "pause,hold")
+    stopped = await admin.post(f"/enrollments/{second['id']}/stop", json={})
+    assert stopped.status_code == 202, stopped.text
+    await enrollment_status(admin, second["id"], "stopped")
+
+    report = await get_json(admin, f"/sequences/{sequence_id}/report")
+    assert (report["enrolled"], report["active"], report["stopped"]) == (2, 1, 1)
+    assert report["outcomes"] == {"positive": 0, "negative": 0, "neutral": 0}
+    for step_id in ("pause", "hold"):
+        assert report["steps"][step_id] == {
+            "reached": 2,
+            "completed": 0,
+            "messages": {},
+            "task_results": {},
+        }
+
+
+async def enrollment_at(admin: httpx.AsyncClient, enrollment_id: str, steps: str) -> None:
+    async def current() -> str | None:
+        found: str | None = (await get_json(admin, f"/enrollments/{enrollment_id}"))["current_step"]
+        return found
+
+    await eventually(current, lambda found: found == steps)
