@@ -95,11 +95,14 @@ def markdown(stamp: str, results: list[dict[str, Any]]) -> str:
     lines = [
         f"Measured {stamp} on {platform.machine()} with {platform.python_version()}.",
         "",
-        "| benchmark | unit | baseline | project | ratio | target |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| benchmark | unit | baseline | project | ratio | target | detail |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        cells = [r["name"], r["unit"], r["baseline"], r["project"], r["ratio"], r.get("target", "")]
+        cells = [
+            *(r[key] for key in ("name", "unit", "baseline", "project", "ratio")),
+            *(r.get(key, "") for key in ("target", "detail")),
+        ]
         lines.append("| " + " | ".join(_show(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -146,6 +149,7 @@ def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         print(
             f"{result['name']}: project {_show(result['project'])}; "
             f"baseline {_show(result['baseline'])}; ratio {result['ratio']}"
+            + (f"; {_show(result['detail'])}" if "detail" in result else "")
         )
     print("saved bench/results/latest.json and latest.md")
 
