@@ -18,6 +18,7 @@ from typing import Any
 from bench.enroll_rate import enrollment_rate
 from bench.harness import embedded
 from bench.lateness import timer_lateness
+from bench.sandbox import sandbox_cost
 from bench.sleepers import sleeping_enrollments
 from bench.steps import steps_per_second
 from sequences import SequenceDefinition, parse_definition
@@ -112,6 +113,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a first look")
     parser.add_argument("--rounds", type=int, default=2000, help="validations per round")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--replays", type=int, default=5, help="rounds of history replays for the sandbox cost"
+    )
     parser.add_argument("--steps-contacts", type=int, default=1000, help="0 skips it")
     parser.add_argument("--steps", type=int, default=3, help="steps per enrollment")
     parser.add_argument(
@@ -127,11 +131,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per measured route")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.steps_contacts, args.enroll = 200, 100, 500
+        args.rounds, args.replays, args.steps_contacts, args.enroll = 200, 1, 100, 500
         args.timers, args.lead, args.sleepers, args.requests = 100, 20, 1000, 50
 
     results = [validation_overhead(args.rounds, args.repeat)]
     try:
+        if args.replays:
+            results.append(asyncio.run(sandbox_cost(args.replays, args.repeat)))
         asyncio.run(_stack_benchmarks(args, results))
     finally:
         # A benchmark that fails leaves those measured before it on record.
