@@ -153,7 +153,7 @@ class Enrollment(SQLModel, table=True):
     """Projection of an enrollment workflow, written by its activities, read by the API."""
 
     __table_args__ = (
-        # Covers a sequence's report, which then reads no table rows however many enroll.
+        # Covers a sequence's report, so it can answer from the index without reading rows.
         Index(
             "ix_enrollment_report",
             "sequence_id",
