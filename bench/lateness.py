@@ -37,7 +37,7 @@ async def baseline(client: Client, count: int, lead: float, workers: int) -> lis
             )
 
     address = client.service_client.config.target_host
-    with process(["-m", "bench.textbook", address, queue], copies=workers):
+    with process(["-m", "bench.textbook_worker", address, queue], copies=workers):
         handles = await asyncio.gather(*(start(n) for n in range(count)))
         return list(await asyncio.gather(*(handle.result() for handle in handles)))
 

@@ -36,7 +36,7 @@ async def baseline(
         return (await client.count_workflows(query)).count
 
     address = client.service_client.config.target_host
-    with process(["-m", "bench.textbook", address, queue], copies=workers):
+    with process(["-m", "bench.textbook_worker", address, queue], copies=workers):
         began = time.monotonic()
         await asyncio.gather(*(start(n) for n in range(workflows)))
         ended = await wait_until(completed, workflows, timeout)

@@ -1,15 +1,13 @@
-"""The baseline: the textbook Temporal workflow of the same shape, each step one regular
-activity and one durable sleep, written plainly."""
+"""The baselines: textbook Temporal workflows of the benchmarks' shapes, written plainly.
 
-import asyncio
-import sys
+This module imports nothing but temporalio and the standard library, as a textbook workflow
+file does: the sandbox executes a workflow's module afresh for every run, so anything it imports
+would be loaded again per run and charged to the baseline. The worker is in textbook_worker.
+"""
+
 from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-from workflows.client import DATA_CONVERTER
 
 
 @activity.defn
@@ -19,6 +17,8 @@ async def do_step(step: int) -> int:
 
 @workflow.defn
 class TextbookWorkflow:
+    """N steps, each one regular activity and one durable sleep."""
+
     @workflow.run
     async def run(self, steps: int) -> int:
         for step in range(steps):
@@ -37,20 +37,3 @@ class SleepUntilWorkflow:
     async def run(self, due: datetime) -> float:
         await workflow.sleep(max(due - workflow.now(), timedelta(0)))
         return (workflow.now() - due).total_seconds()
-
-
-async def serve(address: str, task_queue: str) -> None:
-    """Run a plain worker for the textbook workflow until terminated."""
-    # The starters' converter, so arguments such as datetimes decode the same way.
-    client = await Client.connect(address, data_converter=DATA_CONVERTER)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[TextbookWorkflow, SleepUntilWorkflow],
-        activities=[do_step],
-    ):
-        await asyncio.Event().wait()
-
-
-if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], sys.argv[2]))

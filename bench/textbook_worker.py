@@ -1,0 +1,27 @@
+"""A plain worker for the textbook workflows: `python -m bench.textbook_worker ADDRESS QUEUE`."""
+
+import asyncio
+import sys
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.textbook import SleepUntilWorkflow, TextbookWorkflow, do_step
+from workflows.client import DATA_CONVERTER
+
+
+async def serve(address: str, task_queue: str) -> None:
+    """Run until terminated."""
+    # The starters' converter, so arguments such as datetimes decode the same way.
+    client = await Client.connect(address, data_converter=DATA_CONVERTER)
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TextbookWorkflow, SleepUntilWorkflow],
+        activities=[do_step],
+    ):
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2]))
