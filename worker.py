@@ -111,7 +111,10 @@ def create_worker(
 async def main() -> None:
     settings = get_settings()
     logs.configure(settings.log_level, structured=settings.log_format == "json")
-    engine = create_engine(settings.require_database_url())
+    # Activities retry, so a connection PostgreSQL dropped costs one attempt (and the pool
+    # replaces every connection older than it); testing each beforehand costs a round trip a
+    # transaction.
+    engine = create_engine(settings.require_database_url(), pre_ping=False)
     metrics = settings.worker_metrics_address
     client = await connect(settings, prometheus_runtime(metrics) if metrics else None)
     http = httpx.AsyncClient(timeout=HTTP_POST_TIMEOUT, follow_redirects=False)
@@ -119,13 +122,14 @@ async def main() -> None:
         allow_private=settings.http_post_allow_private,
         signing_secret=settings.http_post_signing_secret,
     )
+    email = SmtpSender.from_settings(settings)
     worker = create_worker(
         client,
         create_sessionmaker(engine),
         settings.temporal_task_queue,
         http,
         outbound=outbound,
-        email=SmtpSender.from_settings(settings),
+        email=email,
         phone=PhoneProvider.from_settings(settings, http),
         links=Links.from_settings(settings),
         rate_limits=settings.send_rate_limits,
@@ -140,6 +144,8 @@ async def main() -> None:
     async with worker:
         await stop.wait()
         log.info("worker shutting down")
+    if email is not None:
+        await email.sessions.close()
     await http.aclose()
     await engine.dispose()
 

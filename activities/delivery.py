@@ -52,8 +52,13 @@ class DeliveryActivities:
             raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
         return await self.deliver_message(message)
 
-    async def deliver_message(self, message: Message) -> DeliverResult:
-        """As deliver, given the message as it was just read or recorded."""
+    def hands_over(self, channel: str) -> bool:
+        """Whether this worker has a provider for the channel."""
+        return channel in self._channels()
+
+    async def deliver_message(self, message: Message, *, claimed: bool = False) -> DeliverResult:
+        """As deliver, given the message as it was just read or recorded; `claimed` when the
+        caller claimed it for this attempt as it recorded it."""
         if message.status == MessageStatus.failed:
             # An earlier attempt failed for good and its result was lost (the worker died).
             raise ApplicationError(
@@ -61,7 +66,7 @@ class DeliveryActivities:
             )
         if message.status != MessageStatus.queued:
             return DeliverResult(status=message.status)
-        if message.channel in self._channels() and not await self._claim(message.id):
+        if self.hands_over(message.channel) and not claimed and not await self._claim(message.id):
             # Another attempt is handing it over right now; its outcome decides.
             raise ApplicationError(f"message {message.id} is being sent by another attempt")
         # Shielded: an attempt cancelled mid-send (its workflow task timed out) still finishes

@@ -9,9 +9,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import Dispatched, DispatchInput, ReserveInput
-from activities.delivery import DeliveryActivities
+from activities.delivery import CLAIM, DeliveryActivities
 from activities.messaging import MessagingActivities
 from activities.sending import SendingActivities
+from sequences import Recipient
 
 
 class DispatchActivities:
@@ -28,7 +29,16 @@ class DispatchActivities:
     @activity.defn
     async def dispatch(self, request: DispatchInput) -> Dispatched:
         """Queue the message and send it if its time is now; a held message is left to wait."""
-        queued, message = await self._messaging.enqueue(request)
+        # A message that will go at once is claimed as it is recorded, in one transaction.
+        at_once = self._delivery.hands_over(request.channel) and not self._sending.restrained(
+            request.channel,
+            request.sending,
+            sent_by=request.sender.user_id,
+            to_contact=request.send_to.who == Recipient.contact,
+        )
+        queued, message, claimed = await self._messaging.enqueue(
+            request, claim_for=CLAIM if at_once else None
+        )
         if message is None or queued.message_id is None:
             return Dispatched(**queued.model_dump())
         slot = await self._sending.reserve(
@@ -47,7 +57,7 @@ class DispatchActivities:
         if slot.send_at > request.now:
             return waiting
         try:
-            delivered = await self._delivery.deliver_message(message)
+            delivered = await self._delivery.deliver_message(message, claimed=claimed)
         except Exception as error:
             if isinstance(error, ApplicationError) and error.non_retryable:
                 raise

@@ -2,7 +2,7 @@
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
@@ -11,6 +11,7 @@ from html import escape
 import aiosmtplib
 
 from activities import unsubscribe
+from activities.smtp_sessions import SmtpSessions
 from settings import Settings
 
 SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -38,6 +39,10 @@ class SmtpSender:
     tls: bool = False
     base_url: str = "http://127.0.0.1:8000"
     unsubscribe_secret: str = "embedded-stack-only"
+    sessions: SmtpSessions = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sessions", SmtpSessions(self._connect))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmtpSender | None":
@@ -102,10 +107,10 @@ class SmtpSender:
 
     async def send(self, email: EmailMessage) -> None:
         # Sent as bytes: handing over the message object would let it be folded again.
-        await aiosmtplib.send(
-            email.as_bytes(),
-            sender=self.sender,
-            recipients=[str(email["To"])],
+        await self.sessions.send(email.as_bytes(), self.sender, [str(email["To"])])
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        session = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             username=self.username,
@@ -114,3 +119,5 @@ class SmtpSender:
             use_tls=self.tls,
             timeout=30,
         )
+        await session.connect()
+        return session

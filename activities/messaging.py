@@ -5,6 +5,7 @@ sent (the contact opted out of the channel); delivery hands it to its channel af
 """
 
 import uuid
+from datetime import timedelta
 from email.utils import formataddr
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,11 +70,14 @@ class MessagingActivities:
     @activity.defn
     async def send_message(self, request: SendMessageInput) -> MessageResult:
         """Render a communication on any channel and put it in the outbox, once per effect key."""
-        result, _ = await self.enqueue(request)
+        result, _, _ = await self.enqueue(request)
         return result
 
-    async def enqueue(self, request: SendMessageInput) -> tuple[MessageResult, Message | None]:
-        """What send_message answers, and the outbox row it recorded (None when skipped)."""
+    async def enqueue(
+        self, request: SendMessageInput, *, claim_for: timedelta | None = None
+    ) -> tuple[MessageResult, Message | None, bool]:
+        """What send_message answers, the outbox row it recorded (None when skipped), and
+        whether it claimed the row for the caller to hand over (see enqueue_message)."""
         ref, channel = request.ref, request.channel
         async with transaction(self._sessionmaker) as session:
             contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))
@@ -82,11 +86,11 @@ class MessagingActivities:
             to_contact = request.send_to.who == Recipient.contact
             if to_contact and channel in contact.do_not_contact:
                 skipped = f"the contact asked not to be contacted by {channel}"
-                return MessageResult(skipped=skipped), None
+                return MessageResult(skipped=skipped), None, False
             address = await self._address(session, contact, request)
             sender, sent_by = await self._sender(session, request.sender)
             values = await merge_values(session, contact)
-            stored = await messages.enqueue_message(
+            stored, claimed = await messages.enqueue_message(
                 session,
                 Message(
                     effect_key=ref.effect_key,
@@ -102,8 +106,10 @@ class MessagingActivities:
                     reply_to=request.sender.reply_to,
                     sent_by=sent_by,
                 ),
+                claim_for=claim_for,
             )
-        return MessageResult(message_id=str(stored.id), to_address=stored.to_address), stored
+        result = MessageResult(message_id=str(stored.id), to_address=stored.to_address)
+        return result, stored, claimed
 
     async def _sender(
         self, session: AsyncSession, sender: Sender

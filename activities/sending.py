@@ -18,7 +18,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import Reservation, ReserveInput
-from sequences import schedule
+from sequences import Channel, schedule
+from sequences.sending import Sending
 from store.db import SessionMaker, transaction
 from store.models import Contact, Message, SendReservation, SendSlot, User
 
@@ -61,7 +62,9 @@ class SendingActivities:
 
     async def reserve(self, request: ReserveInput, message: Message | None = None) -> Reservation:
         """As reserve_send, given the message when the caller has just recorded it."""
-        if message is not None and not self._restrained(request, message):
+        if message is not None and not self.restrained(
+            request.channel, request.sending, sent_by=message.sent_by, to_contact=message.to_contact
+        ):
             return Reservation(send_at=request.now)
         key = request.ref.effect_key
         async with transaction(self._sessionmaker) as session:
@@ -85,13 +88,15 @@ class SendingActivities:
             )
         return Reservation(send_at=send_at, reason=reason)
 
-    def _restrained(self, request: ReserveInput, message: Message) -> bool:
+    def restrained(
+        self, channel: Channel, sending: Sending, *, sent_by: object, to_contact: bool
+    ) -> bool:
         """Whether any limit or quiet hours apply: without, the message goes now, no slot kept."""
         return bool(
-            request.channel in self._global_limits
-            or request.channel in request.sending.rate_limits
-            or message.sent_by
-            or (request.sending.quiet_hours and message.to_contact)
+            channel in self._global_limits
+            or channel in sending.rate_limits
+            or sent_by
+            or (sending.quiet_hours and to_contact)
         )
 
     async def _place(

@@ -27,9 +27,11 @@ POOL_OVERFLOW = 10
 POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
 
 
-def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = POOL_SIZE, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping` tests each connection with a round trip before use, so that one PostgreSQL
+    dropped fails no request; callers that retry anyway (activities) can do without."""
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+        async_url(url), pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=pre_ping
     )
 
 
