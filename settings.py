@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     log_format: str = Field(
         default="json", pattern="^(json|text)$", description="json: one object a line; text."
     )
+    workflow_sandbox: bool = Field(
+        default=False,
+        description="Run workflow code in the SDK's sandbox: a guard that costs a third of a "
+        "worker's CPU; the tests replay every committed history under it.",
+    )
     worker_metrics_address: str | None = Field(
         default=None, description="host:port where the worker serves Prometheus /metrics."
     )

@@ -31,7 +31,7 @@ from settings import get_settings
 from store.db import POOL_CONNECTIONS, SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.sandbox import WORKFLOW_RUNNER, cache_bytecode
+from workflows.sandbox import workflow_runner
 
 log = logging.getLogger("worker")
 
@@ -64,10 +64,12 @@ def create_worker(
     links: Links | None = None,
     rate_limits: dict[str, int] | None = None,
     year: timedelta | None = None,
+    sandboxed: bool = False,
 ) -> Worker:
     """Channels without a sender or provider keep their messages queued in the outbox.
 
-    `year` shortens yearly timers, for tests only.
+    `year` shortens yearly timers, for tests only; `sandboxed` runs workflows in the SDK's
+    sandbox (workflows/sandbox.py).
     """
     crm = CrmActivities(sessionmaker)
     messaging = MessagingActivities(sessionmaker)
@@ -79,12 +81,11 @@ def create_worker(
     tasks = TaskActivities(sessionmaker)
     events = EventActivities(sessionmaker, client, task_queue)
     dispatch = DispatchActivities(messaging, sending, delivery)
-    cache_bytecode(EnrollmentWorkflow)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EnrollmentWorkflow],
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner(EnrollmentWorkflow, sandboxed=sandboxed),
         max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
         max_concurrent_local_activities=LOCAL_ACTIVITIES_AT_ONCE,
         max_cached_workflows=CACHED_RUNS,
@@ -133,6 +134,7 @@ async def main() -> None:
         phone=PhoneProvider.from_settings(settings, http),
         links=Links.from_settings(settings),
         rate_limits=settings.send_rate_limits,
+        sandboxed=settings.workflow_sandbox,
     )
 
     stop = asyncio.Event()

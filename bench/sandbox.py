@@ -15,7 +15,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunne
 
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.sandbox import WORKFLOW_RUNNER, cache_bytecode
+from workflows.sandbox import SANDBOXED_RUNNER, cache_bytecode
 
 HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "histories"
 
@@ -50,7 +50,7 @@ async def sandbox_cost(rounds: int, repeat: int) -> dict[str, Any]:
     bare, sandboxed = 0.0, 0.0
     for _ in range(repeat):
         bare = max(bare, await _replays_per_second(UnsandboxedWorkflowRunner(), histories, rounds))
-        sandboxed = max(sandboxed, await _replays_per_second(WORKFLOW_RUNNER, histories, rounds))
+        sandboxed = max(sandboxed, await _replays_per_second(SANDBOXED_RUNNER, histories, rounds))
     return {
         "name": f"sandbox cost, {len(histories)} committed histories replayed",
         "unit": "runs/s",

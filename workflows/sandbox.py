@@ -1,9 +1,16 @@
-"""How workflow code runs: in the SDK's sandbox, with pure libraries shared rather than reloaded."""
+"""How workflow code runs: in the SDK's sandbox, or, in production workers, without it.
+
+The sandbox re-executes the workflow module for every run and wraps every activation, and every
+payload's conversion, in its import guards: a third of a busy worker's CPU (bench/sandbox.py
+measures it). It catches workflow code that reaches for I/O, the clock or randomness. Tests
+replay every committed history under it, so such code fails CI rather than production.
+"""
 
 import compileall
 import logging
 import sys
 
+from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 log = logging.getLogger(__name__)
@@ -11,11 +18,18 @@ log = logging.getLogger(__name__)
 # Jinja2 and email-validator, run by the checks on a decoded definition, import parts of
 # themselves lazily, and Jinja2 makes a lock at import time; the sandbox refuses both. Neither
 # does I/O, so they are shared with the worker.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+SANDBOXED_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "jinja2", "markupsafe", "email_validator", "idna"
     )
 )
+
+
+def workflow_runner(workflow_class: type, *, sandboxed: bool) -> WorkflowRunner:
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
+    cache_bytecode(workflow_class)
+    return SANDBOXED_RUNNER
 
 
 def cache_bytecode(workflow_class: type) -> None:

@@ -19,7 +19,7 @@ import workflows.search_attributes
 import workflows.state
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.sandbox import WORKFLOW_RUNNER, cache_bytecode
+from workflows.sandbox import SANDBOXED_RUNNER, cache_bytecode
 
 HISTORY = Path(__file__).resolve().parents[1] / "histories" / "welcome_completed.json"
 
@@ -32,7 +32,7 @@ async def test_workflow_helpers_are_shared_with_the_worker_not_reloaded_per_run(
             instances.append(super().create_instance(det))
             return instances[-1]
 
-    runner = RecordingRunner(restrictions=WORKFLOW_RUNNER.restrictions)
+    runner = RecordingRunner(restrictions=SANDBOXED_RUNNER.restrictions)
     replayer = Replayer(
         workflows=[EnrollmentWorkflow], data_converter=DATA_CONVERTER, workflow_runner=runner
     )
