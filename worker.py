@@ -24,6 +24,7 @@ from activities.messaging import MessagingActivities
 from activities.outbound import OutboundPolicy
 from activities.projection import ProjectionActivities
 from activities.providers import PhoneProvider
+from activities.runs import StepRunActivities
 from activities.sending import SendingActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
@@ -81,6 +82,7 @@ def create_worker(
     tasks = TaskActivities(sessionmaker)
     events = EventActivities(sessionmaker, client, task_queue)
     dispatch = DispatchActivities(messaging, sending, delivery)
+    runs = StepRunActivities(dispatch, events, crm, projection)
     return Worker(
         client,
         task_queue=task_queue,
@@ -90,6 +92,7 @@ def create_worker(
         max_concurrent_local_activities=LOCAL_ACTIVITIES_AT_ONCE,
         max_cached_workflows=CACHED_RUNS,
         activities=[
+            runs.run_steps,
             dispatch.dispatch,
             messaging.send_email,
             messaging.send_message,

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from sequences import (
+    ApplyTagStep,
     Channel,
+    CommunicationStep,
     DateTimerStep,
     DelayStep,
     EventTimerStep,
@@ -196,3 +198,53 @@ class Dispatched(MessageResult):
     status: str | None = Field(
         default=None, description="The delivery's; None while the message still waits to go."
     )
+
+
+class RunStep(BaseModel):
+    """One step of a run: what to do, and the key that makes it happen at most once."""
+
+    step: Annotated[CommunicationStep | ApplyTagStep | ProcessStep, Field(discriminator="kind")]
+    effect_key: str
+    record: ProjectionUpdate | None = Field(
+        default=None,
+        description="Its step_completed update, written (with the detail filled in) once every "
+        "step of the run is done.",
+    )
+
+
+class StepRunInput(BaseModel):
+    """Steps that follow one another with nothing to wait for, run in one call."""
+
+    enrollment_id: str
+    contact_id: str
+    sequence_id: str
+    enrolled_by: str | None
+    announcer: str = Field(description="The enrollment's workflow, which hears its own tags.")
+    sending: Sending
+    timezone: str | None = Field(description="The sequence's, for contacts without one.")
+    now: datetime
+    steps: list[RunStep]
+    queued: list[ProjectionUpdate] = Field(
+        default_factory=list, description="Updates the workflow had queued, written with them."
+    )
+
+
+class StepOutcome(BaseModel):
+    step_id: str
+    detail: dict[str, Any] = Field(default_factory=dict, description="What to record of it.")
+    tag_applied: str | None = Field(default=None, description="A tag the contact did not have.")
+    waiting: Dispatched | None = Field(
+        default=None, description="A message recorded that has yet to go: the run ends there."
+    )
+    failure: str | None = Field(
+        default=None, description="Why the step failed for good: the run ends there."
+    )
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting is None and self.failure is None
+
+
+class StepRunResult(BaseModel):
+    outcomes: list[StepOutcome]
+    projected: bool = Field(description="Whether the run wrote the projection it was given.")

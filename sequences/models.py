@@ -2,6 +2,7 @@
 
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +27,7 @@ from sequences.actions import (
     SmsStep,
     VoiceStep,
 )
-from sequences.base import Outcome, StepId, TimezoneName
+from sequences.base import Outcome, StepBase, StepId, TimezoneName, Transition
 from sequences.manual import (
     CallStep,
     ConditionStep,
@@ -76,6 +77,22 @@ class Track(BaseModel):
     id: StepId
     name: str = Field(default="", max_length=200)
     steps: list[Step] = Field(min_length=1, max_length=500)
+
+    @cached_property
+    def step_positions(self) -> dict[str, int]:
+        return {step.id: index for index, step in enumerate(self.steps)}
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self.step_positions[step_id]]
+
+    def following(self, step: StepBase, transition: Transition) -> str | None:
+        """The step a way out of `step` leads to; None where the track ends."""
+        if transition.end is not None:
+            return None
+        if transition.go_to is not None:
+            return transition.go_to
+        after = self.step_positions[step.id] + 1
+        return self.steps[after].id if after < len(self.steps) else None
 
 
 class Reentry(StrEnum):

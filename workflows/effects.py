@@ -39,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         ReserveInput,
         SendEmailInput,
         SendMessageInput,
+        StepRunInput,
+        StepRunResult,
         TagAndAnnounceInput,
         TimerInput,
     )
@@ -80,6 +82,9 @@ LOCAL_EFFECTS = "local-effects"
 # Runs started since make a communication one call (outbox, place, hand-over) and a tag one call
 # (apply, announce), and write their projection when the tracks wait rather than after each step.
 LEAN_STEPS = "lean-steps"
+# Runs started since run consecutive steps that neither wait nor branch in one call, which also
+# writes the projection (activities/runs.py).
+STEP_RUNS = "step-runs"
 
 # How a step's activity fails for good: a regular activity's failure arrives wrapped in an
 # ActivityError, a local activity's as the failure itself (or its timeout).
@@ -163,6 +168,20 @@ async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
                 raise
     # A provider outage delays messages rather than failing them: retry for as long as it takes.
     return await _effect(DeliveryActivities.deliver, request, summary, retry=DELIVERY_RETRY)
+
+
+async def run_steps(request: StepRunInput) -> StepRunResult:
+    # By name, as `announce` below: the run applies tags and announces them.
+    result: StepRunResult = await workflow.execute_local_activity(
+        "run_steps",
+        request,
+        result_type=StepRunResult,
+        # Each step may take as long as it would alone.
+        start_to_close_timeout=EFFECT_TIMEOUT * len(request.steps),
+        retry_policy=EFFECT_RETRY,
+        summary=", ".join(f"{run.step.id}: {run.step.kind}" for run in request.steps),
+    )
+    return result
 
 
 async def reserve_send(request: ReserveInput, step_id: str) -> Reservation:

@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, assert_never
@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         ConditionInput,
         CreateTaskInput,
         DeliverInput,
+        Dispatched,
         DispatchInput,
         EnrollmentEventRecord,
         EnrollmentRef,
@@ -31,8 +32,11 @@ with workflow.unsafe.imports_passed_through():
         ProjectionBatch,
         ProjectionUpdate,
         ReserveInput,
+        RunStep,
         SendEmailInput,
         SendMessageInput,
+        StepOutcome,
+        StepRunInput,
         TagAndAnnounceInput,
         TimerInput,
     )
@@ -71,6 +75,10 @@ with workflow.unsafe.imports_passed_through():
 
 # The latest contact events an enrollment remembers for its event waits.
 EVENTS_KEPT = 100
+# The most steps one run takes (see _run_from).
+RUN_LENGTH = 20
+# The steps a run can take: effects that neither wait nor branch.
+RunnableStep = CommunicationStep | ApplyTagStep | ProcessStep
 
 
 _UNSET = object()
@@ -223,34 +231,166 @@ class EnrollmentWorkflow:
 
     async def _run_track(self, track: Track) -> None:
         position = self._state.tracks[track.id]
-        steps = {step.id: index for index, step in enumerate(track.steps)}
         self._tracks_running += 1
         try:
             while position.step_id is not None:
-                step = track.steps[steps[position.step_id]]
+                step = track.step(position.step_id)
+                run = self._run_from(track, step)
+                if run:
+                    await self._run_steps(track, run, position)
+                    continue
                 done = await self._run_step_until_done(track.id, step, position)
-                transition = done.transition
-                position.visits[step.id] = position.visits.get(step.id, 0) + 1
-                following = steps[step.id] + 1
-                if transition.end is not None or self._state.outcome is not None:
-                    position.step_id = None
-                elif transition.go_to is not None:
-                    position.step_id = transition.go_to
-                else:
-                    position.step_id = (
-                        track.steps[following].id if following < len(track.steps) else None
-                    )
-                self._steps_run += 1
-                self._steps_counter.add(1, {"kind": step.kind})
-                if transition.end is not None and self._state.outcome is None:
-                    self._end_all_tracks(transition.end)
-                self._publish(
-                    "step_completed", track_id=track.id, step_id=step.id, detail=done.detail
-                )
+                self._complete(track, step, done, position)
         except _Interrupted:
             return
         finally:
             self._tracks_running -= 1
+
+    def _complete(
+        self,
+        track: Track,
+        step: Step,
+        done: StepDone,
+        position: TrackState,
+        *,
+        revision: int | None = None,
+        written: bool = False,
+    ) -> None:
+        """Move the track past a step it finished, and record that it did."""
+        transition = done.transition
+        position.visits[step.id] = position.visits.get(step.id, 0) + 1
+        if transition.end is not None or self._state.outcome is not None:
+            position.step_id = None
+        else:
+            position.step_id = track.following(step, transition)
+        self._steps_run += 1
+        self._steps_counter.add(1, {"kind": step.kind})
+        if transition.end is not None and self._state.outcome is None:
+            self._end_all_tracks(transition.end)
+        self._publish(
+            "step_completed",
+            track_id=track.id,
+            step_id=step.id,
+            detail=done.detail,
+            revision=revision,
+            written=written,
+        )
+
+    def _run_from(self, track: Track, step: Step) -> list[RunnableStep]:
+        """The step and those after it that can run in one call (activities/runs.py): effects
+        that neither wait nor branch, up to one that ends the enrollment or may (a tag one of
+        its exit rules watches for)."""
+        run: list[RunnableStep] = []
+        current: Step | None = step
+        while isinstance(current, RunnableStep) and len(run) < RUN_LENGTH:
+            if any(s.id == current.id for s in run):
+                break
+            run.append(current)
+            if current.then.end is not None or self._exits_on(current):
+                break
+            following = track.following(current, current.then)
+            current = track.step(following) if following is not None else None
+        if run and not workflow.patched(effects.STEP_RUNS):
+            return []
+        return run
+
+    def _exits_on(self, step: Step) -> bool:
+        return isinstance(step, ApplyTagStep) and any(
+            rule.matches(EventType.tag_applied, step.tag)
+            for rule in self._input.definition.settings.exit_rules
+        )
+
+    async def _run_steps(self, track: Track, run: list[RunnableStep], position: TrackState) -> None:
+        """Run steps with nothing to wait for between them in one call; where the track goes on
+        after them, the call also writes the projection, so the track waits without another."""
+        await self._wait_until_active()
+        records = self._records_ahead(track, run)
+        queued, self._pending = (self._pending, []) if records else ([], self._pending)
+        settings = self._input.definition.settings
+        request = StepRunInput(
+            enrollment_id=self._input.enrollment_id,
+            contact_id=self._input.contact_id,
+            sequence_id=self._input.sequence_id,
+            enrolled_by=self._input.enrolled_by,
+            announcer=workflow.info().workflow_id,
+            sending=settings.sending,
+            timezone=settings.timezone,
+            now=workflow.now(),
+            steps=[
+                RunStep(
+                    step=step,
+                    effect_key=self._effect_key(track.id, step.id, position),
+                    record=records[n] if records else None,
+                )
+                for n, step in enumerate(run)
+            ],
+            queued=queued,
+        )
+        try:
+            result = await self._locally(effects.run_steps(request))
+        except effects.STEP_FAILURES as error:
+            self._pending = queued + self._pending
+            done = await self._run_step_until_done(track.id, run[0], position, first=_raise(error))
+            self._complete(track, run[0], done, position)
+            return
+        if not result.projected:
+            self._pending = queued + self._pending
+        for n, (step, outcome) in enumerate(zip(run, result.outcomes, strict=False)):
+            if outcome.tag_applied is not None:
+                tag = outcome.tag_applied
+                self._receive(ContactEventSignal(event=EventType.tag_applied, name=tag))
+            if not outcome.finished:
+                unfinished = self._unfinished(step, outcome, track.id, position)
+                done = await self._run_step_until_done(track.id, step, position, first=unfinished)
+                self._complete(track, step, done, position)
+                return
+            self._complete(
+                track,
+                step,
+                StepDone(step.then, outcome.detail),
+                position,
+                revision=records[n].revision if records else None,
+                written=result.projected,
+            )
+        if result.projected:
+            # As the projector would have with the write.
+            self._update_search_attributes()
+
+    def _records_ahead(self, track: Track, run: list[RunnableStep]) -> list[ProjectionUpdate]:
+        """Each step's step_completed record, made before the run for it to write, where the
+        track goes on after it (where it ends, the enrollment's end writes the projection).
+
+        Their revisions are reserved, so an update made meanwhile (a signal's) takes none.
+        """
+        following = [track.following(step, step.then) for step in run]
+        if following[-1] is None:
+            return []
+        first = self._state.revision + 1
+        self._state.revision += len(run)
+        return [
+            self._projection_update(
+                "step_completed",
+                revision=first + n,
+                current_step=self._state.current_step(moving=(track.id, following[n])),
+                track_id=track.id,
+                step_id=step.id,
+            )
+            for n, step in enumerate(run)
+        ]
+
+    def _unfinished(
+        self, step: RunnableStep, outcome: StepOutcome, track_id: str, position: TrackState
+    ) -> Callable[[], Awaitable[StepDone]]:
+        """How the workflow takes over the step a run ended at."""
+        if outcome.failure is not None:
+            return _raise(ApplicationError(outcome.failure, non_retryable=True))
+        assert isinstance(step, CommunicationStep) and outcome.waiting is not None
+        waiting = outcome.waiting
+
+        async def send_when_placed() -> StepDone:
+            return StepDone(step.then, await self._send_held(waiting, step, track_id, position))
+
+        return send_when_placed
 
     def _end_all_tracks(self, outcome: Outcome) -> None:
         """A step ended the enrollment: every other track stops where it is."""
@@ -261,12 +401,23 @@ class EnrollmentWorkflow:
             position.waiting_since = None
 
     async def _run_step_until_done(
-        self, track_id: str, step: Step, position: TrackState
+        self,
+        track_id: str,
+        step: Step,
+        position: TrackState,
+        first: Callable[[], Awaitable[StepDone]] | None = None,
     ) -> StepDone:
-        """Run one step; when it fails for good, mark the enrollment failed and wait for a retry."""
+        """Run one step; when it fails for good, mark the enrollment failed and wait for a retry.
+
+        `first` stands in for the first attempt: the rest of one a run began.
+        """
+        attempt = first
         while True:
             await self._wait_until_active()
             try:
+                if attempt is not None:
+                    run, attempt = attempt, None
+                    return await run()
                 return await self._run_step(track_id, step, position)
             except effects.STEP_FAILURES as error:
                 reason = _reason(error)
@@ -447,8 +598,14 @@ class EnrollmentWorkflow:
             return {"skipped": sent.skipped} if sent.skipped else {}
         if sent.status is not None:
             return {"message": sent.status}
-        # Held by the sending limits, or the hand-over failed for now.
-        assert sent.send_at is not None
+        return await self._send_held(sent, step, track_id, position)
+
+    async def _send_held(
+        self, sent: Dispatched, step: CommunicationStep, track_id: str, position: TrackState
+    ) -> dict[str, Any]:
+        """A message recorded but not handed over: held by the sending limits, or the hand-over
+        failed for now. Wait for its place, then hand it over for as long as it takes."""
+        assert sent.send_at is not None and sent.message_id is not None
         held = await self._hold(sent.send_at, sent.held_because, step, track_id, position)
         delivered = await effects.deliver(DeliverInput(message_id=sent.message_id), step.id)
         return {**held, "message": delivered.status}
@@ -603,36 +760,60 @@ class EnrollmentWorkflow:
         track_id: str | None = None,
         step_id: str | None = None,
         detail: dict[str, Any] | None = None,
+        revision: int | None = None,
+        written: bool = False,
     ) -> None:
-        """Queue a projection write for this change and bring the search attributes up to date."""
+        """Queue a projection write for this change (unless a run has `written` it, under the
+        `revision` reserved for it) and bring the search attributes up to date."""
         state = self._state
-        state.revision += 1
-        now = workflow.now()
+        if revision is None:
+            state.revision += 1
+            revision = state.revision
         if not workflow.patched(effects.LEAN_STEPS):
             self._update_search_attributes()
-        self._pending.append(
-            ProjectionUpdate(
-                enrollment_id=self._input.enrollment_id,
-                sequence_id=self._input.sequence_id,
-                version=self._input.version,
-                contact_id=self._input.contact_id,
-                workflow_id=workflow.info().workflow_id,
-                enrolled_by=self._input.enrolled_by,
-                revision=state.revision,
-                status=state.status,
-                current_step=state.current_step(),
-                outcome=state.outcome,
-                failure_reason=state.failure_reason,
-                ended_at=now if state.status == Status.completed else None,
-                event=EnrollmentEventRecord(
-                    effect_key=f"{self._input.enrollment_id}:event:{state.revision}",
-                    kind=kind,
-                    occurred_at=now,
-                    track_id=track_id,
-                    step_id=step_id,
-                    detail=detail or {},
-                ),
-            )
+        update = self._projection_update(
+            kind,
+            revision=revision,
+            current_step=state.current_step(),
+            track_id=track_id,
+            step_id=step_id,
+            detail=detail,
+        )
+        if not written:
+            self._pending.append(update)
+
+    def _projection_update(
+        self,
+        kind: str,
+        *,
+        revision: int,
+        current_step: str | None,
+        track_id: str | None = None,
+        step_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> ProjectionUpdate:
+        state, now = self._state, workflow.now()
+        return ProjectionUpdate(
+            enrollment_id=self._input.enrollment_id,
+            sequence_id=self._input.sequence_id,
+            version=self._input.version,
+            contact_id=self._input.contact_id,
+            workflow_id=workflow.info().workflow_id,
+            enrolled_by=self._input.enrolled_by,
+            revision=revision,
+            status=state.status,
+            current_step=current_step,
+            outcome=state.outcome,
+            failure_reason=state.failure_reason,
+            ended_at=now if state.status == Status.completed else None,
+            event=EnrollmentEventRecord(
+                effect_key=f"{self._input.enrollment_id}:event:{revision}",
+                kind=kind,
+                occurred_at=now,
+                track_id=track_id,
+                step_id=step_id,
+                detail=detail or {},
+            ),
         )
 
     def _update_search_attributes(self) -> None:
@@ -671,9 +852,27 @@ class EnrollmentWorkflow:
                 if lean:
                     # Operators' search attributes change with the projection, not each step.
                     self._update_search_attributes()
-                await effects.record_progress_batch(ProjectionBatch(updates=batch))
+                await effects.record_progress_batch(ProjectionBatch(updates=self._as_now(batch)))
             else:
                 await self._write_projection(self._pending.pop(0))
+
+    def _as_now(self, batch: list[ProjectionUpdate]) -> list[ProjectionUpdate]:
+        """The batch with the row as it stands now: an update queued while a run was under way
+        saw the track where the run began, and the run's records hold lower revisions."""
+        newest = max(range(len(batch)), key=lambda n: batch[n].revision)
+        state = self._state
+        ended = state.status == Status.completed
+        row = batch[newest].model_copy(
+            update={
+                "revision": max(state.revision, batch[newest].revision),
+                "status": state.status,
+                "current_step": state.current_step(),
+                "outcome": state.outcome,
+                "failure_reason": state.failure_reason,
+                "ended_at": batch[newest].ended_at or (workflow.now() if ended else None),
+            }
+        )
+        return [*batch[:newest], row, *batch[newest + 1 :]]
 
     async def _write_projection(self, update: ProjectionUpdate) -> None:
         await effects.record_progress(update)
@@ -685,6 +884,15 @@ class EnrollmentWorkflow:
             return await work
         finally:
             self._local_work -= 1
+
+
+def _raise(error: Exception) -> Callable[[], Awaitable[StepDone]]:
+    """A step's attempt that fails as an earlier one did."""
+
+    async def attempt() -> StepDone:
+        raise error
+
+    return attempt
 
 
 def _reason(error: Exception) -> str:

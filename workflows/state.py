@@ -57,9 +57,13 @@ class EnrollmentState(BaseModel):
     def initial(cls, definition: SequenceDefinition) -> "EnrollmentState":
         return cls(tracks={t.id: TrackState(step_id=t.steps[0].id) for t in definition.tracks})
 
-    def current_step(self) -> str | None:
-        steps = [track.step_id for track in self.tracks.values() if track.step_id is not None]
-        return ",".join(steps) or None
+    def current_step(self, *, moving: tuple[str, str | None] | None = None) -> str | None:
+        """Each running track's step; `moving` (track id, step id) puts one track elsewhere."""
+        steps = [
+            moving[1] if moving and track_id == moving[0] else track.step_id
+            for track_id, track in self.tracks.items()
+        ]
+        return ",".join(step for step in steps if step is not None) or None
 
 
 class EnrollmentInput(BaseModel):

@@ -35,7 +35,7 @@ async def test_activity_and_workflow_lines_carry_the_workflow_id(
     mine = [line for line in lines if line.get("workflow_id") == enrollment["workflow_id"]]
     sent = [line for line in mine if line["logger"] == "temporalio.activity"]
     done = [line for line in mine if line["logger"] == "temporalio.workflow"]
-    assert [line["activity_type"] for line in sent] == ["dispatch"]
+    assert [line["activity_type"] for line in sent] == ["run_steps"]
     assert "sent to ada@example.com" in sent[0]["message"]
     assert any("enrollment completed" in line["message"] for line in done)
     assert all(line["run_id"] and line["level"] for line in mine)

@@ -251,6 +251,40 @@ async def _lean_steps(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _step_runs(admin: httpx.AsyncClient, url: str) -> str:
+    # A run that ends at a message held by quiet hours, one that writes the projection before
+    # the delay, and one that ends the enrollment.
+    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
+    definition = _track(
+        {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+        {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
+        {"id": "note", "kind": "note", "body": "greeted {{ contact.first_name }}"},
+        {"id": "wait", "kind": "delay", "duration": "PT1S"},
+        {"id": "again", "kind": "email", "subject": "Again", "body": "b"},
+        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+    )
+    contact_id = await new_contact(admin, timezone="UTC")
+    enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
+async def _step_run_failed(admin: httpx.AsyncClient, url: str) -> str:
+    # A run whose first step fails for good, retried once the contact is fixed.
+    definition = _track(
+        {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+        {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
+        {"id": "wait", "kind": "delay", "duration": "PT1S"},
+    )
+    contact_id = await new_contact(admin, email=None)
+    enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
+    await enrollment_status(admin, enrollment["id"], "failed")
+    await admin.patch(f"/contacts/{contact_id}", json={"email": "ada@example.com"})
+    await admin.post(f"/enrollments/{enrollment['id']}/retry")
+    await enrollment_status(admin, enrollment["id"], "completed")
+    return str(enrollment["workflow_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -264,6 +298,8 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "message_held": _message_held,
     "local_effects": _local_effects,
     "lean_steps": _lean_steps,
+    "step_runs": _step_runs,
+    "step_run_failed": _step_run_failed,
 }
 
 
