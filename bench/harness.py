@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.email import SmtpSender
 from api.main import create_app
 from bench.sink import HOST, MailSink
-from devstack.services import start_postgres, temporal_binary
+from devstack.services import DEV_SERVER_TUNING, start_postgres, temporal_binary
 from settings import Settings
 from store import users
 from store.db import SessionMaker, create_engine, create_sessionmaker
@@ -50,6 +50,7 @@ async def embedded() -> AsyncIterator[Services]:
             search_attributes=search_attributes.ALL,
             data_converter=DATA_CONVERTER,
             dev_server_log_level="error",
+            dev_server_extra_args=DEV_SERVER_TUNING,
         )
         sink = MailSink()
         sink.start()

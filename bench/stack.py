@@ -30,7 +30,7 @@ import httpx
 from temporalio.client import Client
 
 from bench.sink import HOST, MailSink, free_port
-from devstack.services import start_postgres, temporal_binary
+from devstack.services import DEV_SERVER_TUNING, start_postgres, temporal_binary
 from store import users
 from store.migrate import upgrade
 from workflows import search_attributes
@@ -249,6 +249,7 @@ class Stack:
                 "--log-level",
                 "warn",
                 *search_attributes.dev_server_flags(),
+                *DEV_SERVER_TUNING,
             ],
             dict(os.environ),
         )

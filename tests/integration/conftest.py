@@ -31,7 +31,7 @@ from temporalio.worker import Worker
 from activities.email import SmtpSender
 from activities.outbound import OutboundPolicy
 from api.main import create_app
-from devstack.services import start_postgres, temporal_binary
+from devstack.services import DEV_SERVER_TUNING, start_postgres, temporal_binary
 from settings import Settings
 from store import users
 from store.db import SessionMaker, create_engine, create_sessionmaker, transaction
@@ -80,6 +80,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=search_attributes.ALL,
         data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
+        dev_server_extra_args=DEV_SERVER_TUNING,
     )
     yield env
     await env.shutdown()

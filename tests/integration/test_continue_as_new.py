@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from devstack.services import temporal_binary
+from devstack.services import DEV_SERVER_TUNING, temporal_binary
 from settings import Settings
 from store.db import SessionMaker
 from store.models import Role
@@ -45,6 +45,7 @@ async def eager_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
         dev_server_extra_args=[
+            *DEV_SERVER_TUNING,
             "--dynamic-config-value",
             "limit.historyCount.suggestContinueAsNew=40",
         ],
