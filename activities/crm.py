@@ -51,12 +51,15 @@ async def load_contact(session: AsyncSession, ref: EnrollmentRef) -> Contact:
     return contact
 
 
-async def tag_once(session: AsyncSession, request: ApplyTagInput) -> tuple[Contact, bool]:
-    """The contact, and whether this effect gave it the tag (False: it had it, or a retry)."""
-    contact = await load_contact(session, request.ref)
+async def tag_once(session: AsyncSession, request: ApplyTagInput) -> bool:
+    """Whether this effect gave the contact the tag (False: it had it, or this is a retry)."""
     ref = request.ref
-    first_time = await effects.claim_effect(session, ref.effect_key, uuid.UUID(ref.enrollment_id))
-    return contact, first_time and await contacts.apply_tag(session, contact.id, request.tag)
+    if not await effects.claim_effect(session, ref.effect_key, uuid.UUID(ref.enrollment_id)):
+        return False
+    if await contacts.apply_tag(session, uuid.UUID(ref.contact_id), request.tag):
+        return True
+    await load_contact(session, ref)  # a contact gone fails the step rather than passing quietly
+    return False
 
 
 class CrmActivities:
@@ -67,7 +70,7 @@ class CrmActivities:
     async def apply_tag(self, request: ApplyTagInput) -> ApplyTagResult:
         """Apply a tag to the contact, once per effect key."""
         async with transaction(self._sessionmaker) as session:
-            _, applied = await tag_once(session, request)
+            applied = await tag_once(session, request)
         return ApplyTagResult(tag=request.tag, applied=applied)
 
     @activity.defn

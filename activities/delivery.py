@@ -10,8 +10,6 @@ import uuid
 from datetime import timedelta
 
 import aiosmtplib
-from sqlalchemy import func, or_, update
-from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,8 +18,8 @@ from activities.email import SmtpSender
 from activities.links import Links
 from activities.providers import PhoneProvider, ProviderRejected, ProviderUnavailable
 from sequences import Channel
-from store import records
-from store.db import SessionMaker, transaction
+from store import messages, records
+from store.db import SessionMaker, core_transaction, transaction
 from store.models import Contact, FulfillmentEntry, Message, MessageStatus, utcnow
 
 # Longer than any one hand-over may take (SMTP and provider timeouts are shorter).
@@ -107,27 +105,12 @@ class DeliveryActivities:
 
         The claim lapses, so an attempt that died mid-send does not hold the message forever.
         """
-        async with transaction(self._sessionmaker) as session:
-            claimed = await session.execute(
-                update(Message)
-                .where(col(Message.id) == message_id)
-                .where(col(Message.status) == MessageStatus.queued)
-                .where(
-                    or_(
-                        col(Message.claimed_until).is_(None),
-                        col(Message.claimed_until) < func.now(),
-                    )
-                )
-                .values(claimed_until=func.now() + CLAIM)
-                .returning(col(Message.id))
-            )
-            return claimed.first() is not None
+        async with core_transaction(self._sessionmaker) as connection:
+            return await messages.claim_message(connection, message_id, CLAIM)
 
     async def _release(self, message_id: uuid.UUID) -> None:
-        async with transaction(self._sessionmaker) as session:
-            await session.execute(
-                update(Message).where(col(Message.id) == message_id).values(claimed_until=None)
-            )
+        async with core_transaction(self._sessionmaker) as connection:
+            await messages.update_message(connection, message_id, claimed_until=None)
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:
         email = sender.compose(
@@ -207,7 +190,5 @@ class DeliveryActivities:
             values["status_detail"] = detail[:1000]
         if status == MessageStatus.sent:
             values["sent_at"] = utcnow()
-        async with transaction(self._sessionmaker) as session:
-            await session.execute(
-                update(Message).where(col(Message.id) == message_id).values(values)
-            )
+        async with core_transaction(self._sessionmaker) as connection:
+            await messages.update_message(connection, message_id, **values)

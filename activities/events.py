@@ -10,9 +10,7 @@ from activities.contracts import AnnounceInput, ApplyTagResult, TagAndAnnounceIn
 from activities.crm import load_contact, tag_once
 from api.services.contact_events import fan_out
 from sequences import EventType
-from store import users
 from store.db import SessionMaker, transaction
-from store.models import Contact
 
 
 class EventActivities:
@@ -29,19 +27,18 @@ class EventActivities:
         finds the contact already enrolled.
         """
         async with transaction(self._sessionmaker) as session:
-            contact = await load_contact(session, request.ref)
-            return await self._fan_out(session, contact, request)
+            await load_contact(session, request.ref)
+            return await self._fan_out(session, request)
 
     @activity.defn
     async def tag_and_announce(self, request: TagAndAnnounceInput) -> ApplyTagResult:
         """Apply a tag once per effect key and, when it is new, announce it: one transaction,
         so a retry after a failed announcement applies and announces it again."""
         async with transaction(self._sessionmaker) as session:
-            contact, applied = await tag_once(session, request)
+            applied = await tag_once(session, request)
             if applied:
                 await self._fan_out(
                     session,
-                    contact,
                     AnnounceInput(
                         ref=request.ref,
                         event=EventType.tag_applied,
@@ -52,22 +49,15 @@ class EventActivities:
                 )
         return ApplyTagResult(tag=request.tag, applied=applied)
 
-    async def _fan_out(
-        self, session: AsyncSession, contact: Contact, request: AnnounceInput
-    ) -> int:
-        user = (
-            await users.get_user(session, uuid.UUID(request.enrolled_by))
-            if request.enrolled_by
-            else None
-        )
+    async def _fan_out(self, session: AsyncSession, request: AnnounceInput) -> int:
         told, _ = await fan_out(
             session,
             self._temporal,
             self._task_queue,
-            contact,
-            user,
+            uuid.UUID(request.ref.contact_id),
             request.event,
             request.name,
+            enroll_as=uuid.UUID(request.enrolled_by) if request.enrolled_by else None,
             skip=request.announcer,
         )
         return told

@@ -7,7 +7,7 @@ from temporalio import activity
 
 from activities.contracts import ProjectionBatch, ProjectionUpdate
 from store import enrollments
-from store.db import SessionMaker, transaction
+from store.db import SessionMaker, core_transaction
 
 
 class ProjectionActivities:
@@ -26,9 +26,9 @@ class ProjectionActivities:
             return
         # Only the newest revision can win the row; every update's event is appended.
         latest = max(batch.updates, key=lambda update: update.revision)
-        async with transaction(self._sessionmaker) as session:
+        async with core_transaction(self._sessionmaker) as connection:
             await enrollments.write_projection(
-                session,
+                connection,
                 enrollment=_row(latest),
                 events=[_event(update) for update in batch.updates],
             )

@@ -4,12 +4,12 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store.models import Contact, ContactTag, Tag
+from store.models import Contact, ContactTag, Tag, table_of
 
 
 async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
@@ -46,21 +46,34 @@ async def tag_names(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
     return list(rows)
 
 
+_TAG, _CONTACT, _CONTACT_TAG = table_of(Tag), table_of(Contact), table_of(ContactTag)
+# Joined with the contact, so that one deleted meanwhile gets nothing rather than an error.
+_TAG_CONTACT = (
+    insert(_CONTACT_TAG)
+    .from_select(
+        ["contact_id", "tag_id"],
+        select(_CONTACT.c.id, _TAG.c.id)
+        .select_from(_CONTACT.join(_TAG, _TAG.c.name == bindparam("name")))
+        .where(_CONTACT.c.id == bindparam("contact_id")),
+    )
+    .on_conflict_do_nothing()
+    .returning(_CONTACT_TAG.c.contact_id)
+)
+
+
 async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:
-    """Apply a tag (created on first use); False when the contact already had it."""
+    """Apply a tag (created on first use); False when the contact already had it or is gone."""
+    names = {"contact_id": contact_id, "name": name}
+    if await session.scalar(_TAG_CONTACT, names) is not None:
+        return True
+    if await session.scalar(select(_TAG.c.id).where(_TAG.c.name == name)) is not None:
+        return False
     await session.execute(
-        insert(Tag)
+        insert(_TAG)
         .values(id=uuid.uuid4(), name=name)
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    tag_id = await session.scalar(select(col(Tag.id)).where(col(Tag.name) == name))
-    result = await session.execute(
-        insert(ContactTag)
-        .values(contact_id=contact_id, tag_id=tag_id)
-        .on_conflict_do_nothing()
-        .returning(col(ContactTag.contact_id))
-    )
-    return result.first() is not None
+    return await session.scalar(_TAG_CONTACT, names) is not None
 
 
 async def remove_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -44,3 +45,12 @@ async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]
     """A session that commits when the block succeeds and rolls back when it raises."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def core_transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncConnection]:
+    """A transaction on a bare connection, for statements that need no ORM objects: it skips
+    the session's bookkeeping, which costs more than such statements themselves."""
+    engine: AsyncEngine = sessionmaker.kw["bind"]
+    async with engine.begin() as connection:
+        yield connection

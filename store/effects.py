@@ -2,21 +2,24 @@
 
 import uuid
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from store.models import AppliedEffect
+from store.models import AppliedEffect, table_of
+
+_APPLIED = table_of(AppliedEffect)
+_CLAIM = (
+    insert(_APPLIED)
+    .values(effect_key=bindparam("key"), enrollment_id=bindparam("enrollment_id"))
+    .on_conflict_do_nothing()
+    .returning(_APPLIED.c.effect_key)
+)
 
 
 async def claim_effect(
     session: AsyncSession, effect_key: str, enrollment_id: uuid.UUID | None
 ) -> bool:
     """True the first time a key is claimed; the caller applies its effect only then."""
-    result = await session.execute(
-        insert(AppliedEffect)
-        .values(effect_key=effect_key, enrollment_id=enrollment_id)
-        .on_conflict_do_nothing()
-        .returning(col(AppliedEffect.effect_key))
-    )
-    return result.first() is not None
+    claimed = await session.scalar(_CLAIM, {"key": effect_key, "enrollment_id": enrollment_id})
+    return claimed is not None

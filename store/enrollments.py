@@ -4,12 +4,12 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus
+from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus, table_of
 
 
 async def insert_enrollments(session: AsyncSession, started: list[Enrollment]) -> None:
@@ -45,15 +45,15 @@ _APPEND_EVENT = insert(EnrollmentEvent).on_conflict_do_nothing(index_elements=["
 
 
 async def write_projection(
-    session: AsyncSession, *, enrollment: dict[str, Any], events: Seq[dict[str, Any]]
+    connection: AsyncConnection, *, enrollment: dict[str, Any], events: Seq[dict[str, Any]]
 ) -> None:
     """Upsert the row unless a newer revision is already there, and append each event once.
 
     `enrollment` holds every column of the row; `events` every column of theirs but the id.
     """
-    await session.execute(_UPSERT_ENROLLMENT, [enrollment])
+    await connection.execute(_UPSERT_ENROLLMENT, [enrollment])
     if events:
-        await session.execute(_APPEND_EVENT, list(events))
+        await connection.execute(_APPEND_EVENT, list(events))
 
 
 async def get_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment | None:
@@ -121,15 +121,17 @@ async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Enro
     return rows.all()
 
 
-async def running_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Enrollment]:
-    """The contact's enrollments whose workflows are still running (active, stopped or failed)."""
-    rows = await session.scalars(
-        select(Enrollment).where(
-            col(Enrollment.contact_id) == contact_id,
-            col(Enrollment.status) != EnrollmentStatus.completed,
-        )
-    )
-    return rows.all()
+_ENROLLMENT = table_of(Enrollment)
+_RUNNING_OF_CONTACT = select(_ENROLLMENT.c.workflow_id).where(
+    _ENROLLMENT.c.contact_id == bindparam("contact_id"),
+    _ENROLLMENT.c.status != EnrollmentStatus.completed,
+)
+
+
+async def running_workflows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
+    """The workflows of the contact's enrollments still running (active, stopped or failed)."""
+    rows = await session.scalars(_RUNNING_OF_CONTACT, {"contact_id": contact_id})
+    return list(rows)
 
 
 async def running_in_sequence(session: AsyncSession, sequence_id: uuid.UUID) -> Seq[Enrollment]:

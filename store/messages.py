@@ -4,15 +4,33 @@ import uuid
 from collections.abc import Sequence as Seq
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Interval, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from store.models import Message, MessageStatus, table_of
 
-# Core, not the ORM, for the insert every communication makes.
+# Core statements built once, not ORM ones built per call: every communication makes them.
 MESSAGE = table_of(Message)
+_CLAIM_FOR = bindparam("claim_for", type_=Interval())
+_RECORD = (
+    insert(MESSAGE).on_conflict_do_nothing(index_elements=["effect_key"]).returning(MESSAGE.c.id)
+)
+_RECORD_CLAIMED = _RECORD.values(claimed_until=func.now() + _CLAIM_FOR)
+_THE_MESSAGE = MESSAGE.c.id == bindparam("message_id")
+# The values to set are given with each call.
+_UPDATE = update(MESSAGE).where(_THE_MESSAGE)
+_CLAIM = (
+    update(MESSAGE)
+    .where(
+        _THE_MESSAGE,
+        MESSAGE.c.status == MessageStatus.queued,
+        or_(MESSAGE.c.claimed_until.is_(None), MESSAGE.c.claimed_until < func.now()),
+    )
+    .values(claimed_until=func.now() + _CLAIM_FOR)
+    .returning(MESSAGE.c.id)
+)
 
 # What a retry renders afresh for a message that failed: the address an operator fixed, and the
 # content the contact's fixed record now merges into.
@@ -30,15 +48,13 @@ async def enqueue_message(
     again only because someone retried it.
     """
     values = message.model_dump()
-    claim = {"claimed_until": func.now() + claim_for} if claim_for else {}
-    recorded = await session.scalar(
-        insert(MESSAGE)
-        .values({**values, **claim})
-        .on_conflict_do_nothing(index_elements=["effect_key"])
-        .returning(MESSAGE.c.id)
-    )
+    if claim_for:
+        del values["claimed_until"]
+        recorded = await session.scalar(_RECORD_CLAIMED, {**values, "claim_for": claim_for})
+    else:
+        recorded = await session.scalar(_RECORD, values)
     if recorded is not None:
-        return message, bool(claim)
+        return message, claim_for is not None
     stored = await session.scalar(
         select(Message).where(col(Message.effect_key) == message.effect_key).with_for_update()
     )
@@ -49,6 +65,20 @@ async def enqueue_message(
         stored.status, stored.status_detail, stored.claimed_until = MessageStatus.queued, None, None
         await session.flush()
     return stored, False
+
+
+async def claim_message(
+    connection: AsyncConnection, message_id: uuid.UUID, claim_for: timedelta
+) -> bool:
+    """Take a queued message for one attempt to hand over, unless another attempt holds it."""
+    params = {"message_id": message_id, "claim_for": claim_for}
+    return (await connection.execute(_CLAIM, params)).first() is not None
+
+
+async def update_message(
+    connection: AsyncConnection, message_id: uuid.UUID, **values: object
+) -> None:
+    await connection.execute(_UPDATE, {"message_id": message_id, **values})
 
 
 async def messages_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Message]:

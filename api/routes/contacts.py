@@ -139,10 +139,10 @@ async def apply_tag(
             session,
             temporal,
             settings.temporal_task_queue,
-            contact,
-            user,
+            contact.id,
             EventType.tag_applied,
             body.tag,
+            enroll_as=user.id,
         )
     return await _read(session, contact)
 

@@ -3,7 +3,7 @@
 import asyncio
 import socket
 from collections.abc import Iterator
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import aiosmtplib
@@ -64,7 +64,7 @@ def impatient_smtp() -> Iterator[CountingServer]:
     yield from _server(idle_timeout=1)
 
 
-def _email(sender: SmtpSender, to: str) -> EmailMessage:
+def _email(sender: SmtpSender, to: str) -> Message:
     return sender.compose(effect_key=f"key-{to}", to=to, subject="Hi", body="b")
 
 
