@@ -55,13 +55,4 @@ def _row(update: ProjectionUpdate) -> dict[str, Any]:
 
 
 def _event(update: ProjectionUpdate) -> dict[str, Any]:
-    event = update.event
-    return {
-        "enrollment_id": uuid.UUID(update.enrollment_id),
-        "effect_key": event.effect_key,
-        "kind": event.kind,
-        "track_id": event.track_id,
-        "step_id": event.step_id,
-        "detail": event.detail,
-        "occurred_at": event.occurred_at,
-    }
+    return update.event.model_dump(mode="json")

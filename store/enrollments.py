@@ -4,8 +4,8 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, column, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
@@ -22,12 +22,15 @@ async def insert_enrollments(session: AsyncSession, started: list[Enrollment]) -
         )
 
 
-_INSERT_ENROLLMENT = insert(Enrollment)
+_ROW = table_of(Enrollment)
 # Built once: statements made per call spend more time in SQLAlchemy than in PostgreSQL.
-_UPSERT_ENROLLMENT = _INSERT_ENROLLMENT.on_conflict_do_update(
+_UPSERT_ROW = insert(_ROW).values(
+    {column.name: bindparam(f"row_{column.name}", type_=column.type) for column in _ROW.c}
+)
+_UPSERT_ROW = _UPSERT_ROW.on_conflict_do_update(
     index_elements=["id"],
     set_={
-        key: _INSERT_ENROLLMENT.excluded[key]
+        key: _UPSERT_ROW.excluded[key]
         for key in (
             "version",
             "status",
@@ -39,9 +42,31 @@ _UPSERT_ENROLLMENT = _INSERT_ENROLLMENT.on_conflict_do_update(
             "ended_at",
         )
     },
-    where=col(Enrollment.revision) < _INSERT_ENROLLMENT.excluded.revision,
+    where=_ROW.c.revision < _UPSERT_ROW.excluded.revision,
 )
-_APPEND_EVENT = insert(EnrollmentEvent).on_conflict_do_nothing(index_elements=["effect_key"])
+_EVENT = table_of(EnrollmentEvent)
+_EVENT_COLUMNS = ("effect_key", "kind", "track_id", "step_id", "detail", "occurred_at")
+# One statement whatever the number of events, their rows passed as one JSON array: an
+# executemany costs a round of the driver's work per row.
+_EVENT_ROWS = (
+    func.jsonb_to_recordset(bindparam("events", type_=JSONB))
+    .table_valued(*(column(name, _EVENT.c[name].type) for name in _EVENT_COLUMNS))
+    .render_derived(with_types=True)
+)
+_APPEND_EVENTS = (
+    insert(_EVENT)
+    .from_select(
+        ["enrollment_id", *_EVENT_COLUMNS],
+        select(
+            bindparam("enrollment_id", type_=_EVENT.c.enrollment_id.type),
+            *(_EVENT_ROWS.c[name] for name in _EVENT_COLUMNS),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["effect_key"])
+)
+# Both in one round trip: the row's upsert runs to completion as part of the statement, and the
+# events' foreign key is checked at its end.
+_WRITE_PROJECTION = _APPEND_EVENTS.add_cte(_UPSERT_ROW.cte("row_written"))
 
 
 async def write_projection(
@@ -49,11 +74,15 @@ async def write_projection(
 ) -> None:
     """Upsert the row unless a newer revision is already there, and append each event once.
 
-    `enrollment` holds every column of the row; `events` every column of theirs but the id.
+    `enrollment` holds every column of the row; `events` theirs but the id and the enrollment's,
+    with JSON values (timestamps in ISO 8601).
     """
-    await connection.execute(_UPSERT_ENROLLMENT, [enrollment])
-    if events:
-        await connection.execute(_APPEND_EVENT, list(events))
+    row = {f"row_{name}": value for name, value in enrollment.items()}
+    if not events:
+        await connection.execute(_UPSERT_ROW, row)
+        return
+    rows = {"enrollment_id": enrollment["id"], "events": list(events)}
+    await connection.execute(_WRITE_PROJECTION, {**row, **rows})
 
 
 async def get_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment | None:

@@ -3,8 +3,8 @@
 import uuid
 from collections.abc import Sequence as Seq
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -72,22 +72,27 @@ async def publish(
     return version
 
 
+# Built once: every tag a sequence applies asks it.
+_WITH_GOAL = (
+    select(Sequence, SequenceVersion)
+    .join(
+        SequenceVersion,
+        (col(SequenceVersion.sequence_id) == col(Sequence.id))
+        & (col(SequenceVersion.version) == col(Sequence.latest_version)),
+    )
+    .where(
+        col(Sequence.status) == SequenceStatus.published,
+        col(SequenceVersion.definition).contains(bindparam("goal", type_=JSONB)),
+    )
+)
+
+
 async def published_with_goal(
     session: AsyncSession, event: str
 ) -> Seq[tuple[Sequence, SequenceVersion]]:
     """Published sequences whose current version has a goal on this event type."""
-    rows = await session.execute(
-        select(Sequence, SequenceVersion)
-        .join(
-            SequenceVersion,
-            (col(SequenceVersion.sequence_id) == col(Sequence.id))
-            & (col(SequenceVersion.version) == col(Sequence.latest_version)),
-        )
-        .where(
-            col(Sequence.status) == SequenceStatus.published,
-            col(SequenceVersion.definition).contains({"settings": {"goals": [{"event": event}]}}),
-        )
-    )
+    goal = {"settings": {"goals": [{"event": event}]}}
+    rows = await session.execute(_WITH_GOAL, {"goal": goal})
     return [(row[0], row[1]) for row in rows]
 
 
