@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Table, UniqueConstraint, func, text
+from sqlalchemy import Column, DateTime, Index, SmallInteger, Table, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -212,6 +212,38 @@ class EnrollmentEvent(SQLModel, table=True):
     step_id: str | None = Field(default=None, max_length=100)
     detail: dict[str, Any] = _json({})
     occurred_at: datetime = _timestamp()
+
+
+class ReportPosition(SQLModel, table=True):
+    """How many of a sequence's enrollments stand where: a running tally kept by triggers on
+    enrollment (see the report_tallies migration), so a whole sequence's report reads a few rows
+    instead of every enrollment. Empty strings stand for no outcome or step; a tally is split
+    into shards by enrollment, so that writers seldom wait on one row. No foreign key: the
+    triggers must not stop the rows they count from being deleted."""
+
+    __tablename__ = "report_position"
+
+    sequence_id: uuid.UUID = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=20)
+    outcome: str = Field(primary_key=True, max_length=20)
+    current_step: str = Field(primary_key=True, max_length=100)
+    shard: int = Field(primary_key=True, sa_type=SmallInteger)
+    enrollments: int
+
+
+class ReportStep(SQLModel, table=True):
+    """Per step of a sequence, running tallies kept by triggers (as ReportPosition): enrollments
+    that completed it (measure 'completed'), messages it sent by channel ('message'), and its
+    to-dos' results ('result'), the label naming the channel or result."""
+
+    __tablename__ = "report_step"
+
+    sequence_id: uuid.UUID = Field(primary_key=True)
+    step_id: str = Field(primary_key=True, max_length=100)
+    measure: str = Field(primary_key=True, max_length=20)
+    label: str = Field(primary_key=True, max_length=100)
+    shard: int = Field(primary_key=True, sa_type=SmallInteger)
+    count: int
 
 
 class MessageStatus(StrEnum):

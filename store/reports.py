@@ -1,4 +1,4 @@
-"""A sequence's report, computed in PostgreSQL with a few grouped queries."""
+"""A sequence's report: from tallies the database keeps, or by counting for a version or dates."""
 
 import uuid
 from collections import Counter
@@ -25,6 +25,49 @@ async def sequence_report(
     since: datetime | None,
     until: datetime | None,
 ) -> dict[str, Any]:
+    """The whole sequence from the tallies the database keeps; a version or a date range by
+    counting the enrollments in it."""
+    if version is None and since is None and until is None:
+        return await tallied_report(session, sequence_id)
+    return await counted_report(session, sequence_id, version=version, since=since, until=until)
+
+
+async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[str, Any]:
+    """From report_position and report_step (kept by triggers, see the report_tallies
+    migration): a few rows however many enrollments there are."""
+    params = {"sequence_id": sequence_id}
+    positions = await session.execute(
+        text(
+            "SELECT status, nullif(outcome, ''), nullif(current_step, ''), sum(enrollments) "
+            "FROM report_position WHERE sequence_id = :sequence_id "
+            "GROUP BY 1, 2, 3 HAVING sum(enrollments) <> 0"
+        ),
+        params,
+    )
+    measures: dict[str, list[Any]] = {"completed": [], "message": [], "result": []}
+    rows = await session.execute(
+        text(
+            "SELECT measure, step_id, label, sum(count) FROM report_step "
+            "WHERE sequence_id = :sequence_id GROUP BY 1, 2, 3 HAVING sum(count) <> 0"
+        ),
+        params,
+    )
+    for measure, step_id, label, count in rows:
+        measures[measure].append(
+            (step_id, count) if measure == "completed" else (step_id, label, count)
+        )
+    return _report(list(positions), measures["completed"], measures["message"], measures["result"])
+
+
+async def counted_report(
+    session: AsyncSession,
+    sequence_id: uuid.UUID,
+    *,
+    version: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[str, Any]:
+    """Counting the enrollments in scope, and joining their events, messages and to-dos."""
     params = {"sequence_id": sequence_id, "version": version, "since": since, "until": until}
 
     async def rows(sql: str) -> list[Any]:
@@ -49,7 +92,12 @@ async def sequence_report(
         JOIN enrollment e ON e.id = t.enrollment_id
         WHERE {_SCOPE} AND t.result IS NOT NULL GROUP BY 1, 2"""
     )
+    return _report(positions, completed, sent, results)
 
+
+def _report(
+    positions: list[Any], completed: list[Any], sent: list[Any], results: list[Any]
+) -> dict[str, Any]:
     steps: dict[str, dict[str, Any]] = {}
 
     def step(step_id: str) -> dict[str, Any]:

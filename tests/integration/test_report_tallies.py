@@ -1,0 +1,203 @@
+"""The tallies the database keeps give the same report as counting every enrollment does."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import delete, update
+from sqlmodel import col
+from temporalio.testing import ActivityEnvironment
+
+from activities.contracts import EnrollmentEventRecord, ProjectionBatch, ProjectionUpdate
+from activities.projection import ProjectionActivities
+from store import reports
+from store.db import SessionMaker, transaction
+from store.migrate import MIGRATIONS
+from store.models import Contact, Enrollment, Message, Sequence, SequenceStatus, Task
+
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+class Enrollments:
+    """Writes one sequence's enrollments the way the workflows do: through the projection."""
+
+    def __init__(self, sessionmaker: SessionMaker, sequence_id: uuid.UUID) -> None:
+        self.sessionmaker = sessionmaker
+        self.sequence_id = sequence_id
+        self.projection = ProjectionActivities(sessionmaker)
+        self.revisions: dict[str, int] = {}
+        self.contacts: dict[str, uuid.UUID] = {}
+
+    async def new(self) -> str:
+        async with transaction(self.sessionmaker) as session:
+            contact = Contact(email=f"{uuid.uuid4()}@example.com")
+            session.add(contact)
+        enrollment_id = str(uuid.uuid4())
+        self.contacts[enrollment_id] = contact.id
+        self.revisions[enrollment_id] = 0
+        await self.move(enrollment_id, "enrolled", None, "first")
+        return enrollment_id
+
+    async def move(
+        self,
+        enrollment_id: str,
+        kind: str,
+        step_id: str | None,
+        current_step: str | None,
+        status: str = "active",
+        outcome: str | None = None,
+    ) -> None:
+        """Record an event, and where the enrollment stands after it."""
+        self.revisions[enrollment_id] += 1
+        revision = self.revisions[enrollment_id]
+        update = ProjectionUpdate(
+            enrollment_id=enrollment_id,
+            sequence_id=str(self.sequence_id),
+            version=1,
+            contact_id=str(self.contacts[enrollment_id]),
+            workflow_id=f"enrollment:{enrollment_id}",
+            enrolled_by=None,
+            revision=revision,
+            status=status,
+            current_step=current_step,
+            outcome=outcome,
+            failure_reason=None,
+            ended_at=AT if status == "completed" else None,
+            event=EnrollmentEventRecord(
+                effect_key=f"{enrollment_id}:event:{revision}",
+                kind=kind,
+                occurred_at=AT + timedelta(seconds=revision),
+                step_id=step_id,
+            ),
+        )
+        await ActivityEnvironment().run(
+            self.projection.record_progress_batch, ProjectionBatch(updates=[update])
+        )
+
+    async def message(self, enrollment_id: str, step_id: str, channel: str = "email") -> None:
+        async with transaction(self.sessionmaker) as session:
+            session.add(
+                Message(
+                    effect_key=f"{enrollment_id}:main:{step_id}:{uuid.uuid4()}",
+                    enrollment_id=uuid.UUID(enrollment_id),
+                    contact_id=self.contacts[enrollment_id],
+                    channel=channel,
+                    to_address="someone@example.com",
+                )
+            )
+
+    async def task(self, enrollment_id: str, step_id: str, result: str | None) -> uuid.UUID:
+        async with transaction(self.sessionmaker) as session:
+            task = Task(
+                effect_key=f"{enrollment_id}:{step_id}:{uuid.uuid4()}",
+                contact_id=self.contacts[enrollment_id],
+                enrollment_id=uuid.UUID(enrollment_id),
+                step_id=step_id,
+                kind="call",
+                title="Call",
+                due_at=AT,
+                result=result,
+            )
+            session.add(task)
+        return task.id
+
+    async def report(self) -> dict[str, Any]:
+        """The tallied report, after checking it against the counted one."""
+        async with self.sessionmaker() as session:
+            tallied = await reports.tallied_report(session, self.sequence_id)
+            counted = await reports.counted_report(
+                session, self.sequence_id, version=None, since=None, until=None
+            )
+        assert tallied == counted
+        return tallied
+
+
+async def _sequence(sessionmaker: SessionMaker) -> uuid.UUID:
+    async with transaction(sessionmaker) as session:
+        sequence = Sequence(name="Tallied", status=SequenceStatus.published, latest_version=1)
+        session.add(sequence)
+    return sequence.id
+
+
+async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: SessionMaker) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    a, b, c = [await enrollments.new() for _ in range(3)]
+    for enrollment_id in (a, b, c):
+        await enrollments.move(enrollment_id, "step_completed", "first", "call")
+        await enrollments.message(enrollment_id, "first")
+    call = await enrollments.task(a, "call", None)
+    await enrollments.task(b, "call", "no_answer")
+    await enrollments.move(b, "step_completed", "call", "first")  # a loop back to the start
+    await enrollments.move(b, "step_completed", "first", "call")  # "first" again: counted once
+    await enrollments.message(b, "first")
+    await enrollments.move(c, "stopped", None, "call", status="stopped")
+    report = await enrollments.report()
+    assert (report["enrolled"], report["active"], report["stopped"]) == (3, 2, 1)
+    assert report["steps"]["first"] == {
+        "reached": 3,
+        "completed": 3,
+        "messages": {"email": 4},
+        "task_results": {},
+    }
+    assert report["steps"]["call"] == {
+        "reached": 4,
+        "completed": 1,
+        "messages": {},
+        "task_results": {"no_answer": 1},
+    }
+
+    async with transaction(sessionmaker) as session:
+        await session.execute(update(Task).where(col(Task.id) == call).values(result="positive"))
+    await enrollments.move(a, "step_completed", "call", None, "completed", "positive")
+    report = await enrollments.report()
+    assert report["outcomes"]["positive"] == 1
+    assert report["steps"]["call"]["task_results"] == {"no_answer": 1, "positive": 1}
+
+    async with transaction(sessionmaker) as session:
+        await session.execute(delete(Enrollment).where(col(Enrollment.id) == uuid.UUID(b)))
+    report = await enrollments.report()
+    assert (report["enrolled"], report["completed"], report["stopped"]) == (2, 1, 1)
+    assert report["steps"]["first"]["messages"] == {"email": 2}
+    assert report["steps"]["call"]["task_results"] == {"positive": 1}
+
+
+async def test_tallies_stay_exact_under_concurrent_writes(sessionmaker: SessionMaker) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    started = [await enrollments.new() for _ in range(40)]
+
+    async def walk(enrollment_id: str, backwards: bool) -> None:
+        # Half move forwards and half backwards through the same steps at the same time.
+        steps = ["s1", "s2", "s3", "s4"]
+        for step in reversed(steps) if backwards else steps:
+            await enrollments.move(enrollment_id, "step_completed", step, step)
+
+    await asyncio.gather(*(walk(e, n % 2 == 1) for n, e in enumerate(started)))
+    report = await enrollments.report()
+    assert report["enrolled"] == 40
+    assert {step: report["steps"][step]["completed"] for step in ("s1", "s2", "s3", "s4")} == {
+        "s1": 40,
+        "s2": 40,
+        "s3": 40,
+        "s4": 40,
+    }
+
+
+async def test_the_migration_counts_the_rows_already_there(
+    database_url: str, sessionmaker: SessionMaker
+) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    a, b = await enrollments.new(), await enrollments.new()
+    await enrollments.move(a, "step_completed", "first", "call")
+    await enrollments.message(a, "first", "sms")
+    await enrollments.task(b, "first", "positive")
+    before = await enrollments.report()
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.downgrade(config, "3f1c2b7d9e60")  # the revision before the tallies: drops them
+    command.upgrade(config, "head")  # makes them again, from the rows already there
+    assert await enrollments.report() == before
