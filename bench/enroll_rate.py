@@ -1,8 +1,10 @@
-"""Enrollment rate: bulk enrollment through the API against bare `start_workflow` calls of the
-same workflow with the same input, at the same concurrency. No worker runs: only starting counts.
+"""Enrollment rate: bulk enrollment through the API against bare `start_workflow` calls at the
+same concurrency, each the request the API makes: the same workflow, input, search attributes,
+memo and summary. The ratio is what the API adds to starting the workflows. No worker runs:
+only starting counts.
 
-A reference run of bare starts that carry what the API's starts carry (search attributes, memo,
-summary) splits the gap: what the API costs, and what Temporal's indexing of them costs.
+A reference run of bare starts without the metadata shows what Temporal's indexing of it costs
+(the operators' search attributes and memo, which every enrollment carries).
 
 Every start leaves a workflow on the server, and the server slows as they pile up, so whichever
 side ran second would pay for the first. The sides run in halves, in mirrored order (A B C C B A),
@@ -99,7 +101,7 @@ async def through_the_api(services: Services, count: int) -> float:
 async def enrollment_rate(services: Services, count: int) -> dict[str, Any]:
     half = count // 2
     seconds = {"bare": 0.0, "api": 0.0, "metadata": 0.0}
-    for side in ("bare", "api", "metadata", "metadata", "api", "bare"):
+    for side in ("metadata", "api", "bare", "bare", "api", "metadata"):
         if side == "api":
             seconds[side] += await through_the_api(services, half)
         else:
@@ -108,12 +110,12 @@ async def enrollment_rate(services: Services, count: int) -> dict[str, Any]:
     return {
         "name": f"enrollment rate, {2 * half} contacts in two bulk requests",
         "unit": "enrollments/s",
-        "baseline": round(bare, 1),
+        "baseline": round(metadata, 1),
         "project": round(api, 1),
-        "ratio": round(api / bare, 3),
+        "ratio": round(api / metadata, 3),
         "target": 0.9,
         "detail": {
-            "bare starts with the API's metadata": round(metadata, 1),
-            "ratio to those": round(api / metadata, 3),
+            "bare starts without search attributes, memo and summary": round(bare, 1),
+            "ratio to those": round(api / bare, 3),
         },
     }
