@@ -24,13 +24,13 @@ async def insert_enrollments(session: AsyncSession, started: list[Enrollment]) -
 
 _ROW = table_of(Enrollment)
 # Built once: statements made per call spend more time in SQLAlchemy than in PostgreSQL.
-_UPSERT_ROW = insert(_ROW).values(
+_INSERT_ROW = insert(_ROW).values(
     {column.name: bindparam(f"row_{column.name}", type_=column.type) for column in _ROW.c}
 )
-_UPSERT_ROW = _UPSERT_ROW.on_conflict_do_update(
+_UPSERT_ROW = _INSERT_ROW.on_conflict_do_update(
     index_elements=["id"],
     set_={
-        key: _UPSERT_ROW.excluded[key]
+        key: _INSERT_ROW.excluded[key]
         for key in (
             "version",
             "status",
@@ -42,7 +42,7 @@ _UPSERT_ROW = _UPSERT_ROW.on_conflict_do_update(
             "ended_at",
         )
     },
-    where=_ROW.c.revision < _UPSERT_ROW.excluded.revision,
+    where=_ROW.c.revision < _INSERT_ROW.excluded.revision,
 )
 _EVENT = table_of(EnrollmentEvent)
 _EVENT_COLUMNS = ("effect_key", "kind", "track_id", "step_id", "detail", "occurred_at")
@@ -150,10 +150,9 @@ async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Enro
     return rows.all()
 
 
-_ENROLLMENT = table_of(Enrollment)
-_RUNNING_OF_CONTACT = select(_ENROLLMENT.c.workflow_id).where(
-    _ENROLLMENT.c.contact_id == bindparam("contact_id"),
-    _ENROLLMENT.c.status != EnrollmentStatus.completed,
+_RUNNING_OF_CONTACT = select(_ROW.c.workflow_id).where(
+    _ROW.c.contact_id == bindparam("contact_id"),
+    _ROW.c.status != EnrollmentStatus.completed,
 )
 
 

@@ -12,24 +12,24 @@ from sqlmodel import col
 from store.models import Message, MessageStatus, table_of
 
 # Core statements built once, not ORM ones built per call: every communication makes them.
-MESSAGE = table_of(Message)
+_MESSAGE = table_of(Message)
 _CLAIM_FOR = bindparam("claim_for", type_=Interval())
 _RECORD = (
-    insert(MESSAGE).on_conflict_do_nothing(index_elements=["effect_key"]).returning(MESSAGE.c.id)
+    insert(_MESSAGE).on_conflict_do_nothing(index_elements=["effect_key"]).returning(_MESSAGE.c.id)
 )
 _RECORD_CLAIMED = _RECORD.values(claimed_until=func.now() + _CLAIM_FOR)
-_THE_MESSAGE = MESSAGE.c.id == bindparam("message_id")
+_THE_MESSAGE = _MESSAGE.c.id == bindparam("message_id")
 # The values to set are given with each call.
-_UPDATE = update(MESSAGE).where(_THE_MESSAGE)
+_UPDATE = update(_MESSAGE).where(_THE_MESSAGE)
 _CLAIM = (
-    update(MESSAGE)
+    update(_MESSAGE)
     .where(
         _THE_MESSAGE,
-        MESSAGE.c.status == MessageStatus.queued,
-        or_(MESSAGE.c.claimed_until.is_(None), MESSAGE.c.claimed_until < func.now()),
+        _MESSAGE.c.status == MessageStatus.queued,
+        or_(_MESSAGE.c.claimed_until.is_(None), _MESSAGE.c.claimed_until < func.now()),
     )
     .values(claimed_until=func.now() + _CLAIM_FOR)
-    .returning(MESSAGE.c.id)
+    .returning(_MESSAGE.c.id)
 )
 
 # What a retry renders afresh for a message that failed: the address an operator fixed, and the
