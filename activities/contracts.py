@@ -14,6 +14,7 @@ from sequences import (
     CommunicationStep,
     DateTimerStep,
     DelayStep,
+    EmailStep,
     EventTimerStep,
     FieldCompare,
     FieldTimerStep,
@@ -191,6 +192,32 @@ class DispatchInput(SendMessageInput):
     timezone: str | None = Field(description="The sequence's, for contacts without one.")
     now: datetime
 
+    @classmethod
+    def of_step(
+        cls,
+        step: CommunicationStep,
+        ref: EnrollmentRef,
+        *,
+        sequence_id: str,
+        sending: Sending,
+        timezone: str | None,
+        now: datetime,
+    ) -> "DispatchInput":
+        subject, body = step.subject_and_body()
+        return cls(
+            ref=ref,
+            channel=step.channel,
+            subject=subject,
+            body=body,
+            html=step.html if isinstance(step, EmailStep) else None,
+            send_to=step.send_to,
+            sender=sending.sender,
+            sequence_id=sequence_id,
+            sending=sending,
+            timezone=timezone,
+            now=now,
+        )
+
 
 class Dispatched(MessageResult):
     send_at: datetime | None = Field(default=None, description="When the message may go.")
@@ -198,6 +225,12 @@ class Dispatched(MessageResult):
     status: str | None = Field(
         default=None, description="The delivery's; None while the message still waits to go."
     )
+
+    def step_detail(self) -> dict[str, Any] | None:
+        """What its step records, once the message needs nothing more; None while it waits."""
+        if self.skipped or self.message_id is None:
+            return {"skipped": self.skipped} if self.skipped else {}
+        return {"message": self.status} if self.status is not None else None
 
 
 class RunStep(BaseModel):

@@ -27,7 +27,7 @@ from activities.crm import CrmActivities
 from activities.dispatch import DispatchActivities
 from activities.events import EventActivities
 from activities.projection import ProjectionActivities
-from sequences import ApplyTagStep, CommunicationStep, EmailStep
+from sequences import ApplyTagStep, CommunicationStep
 from sequences.merge import TemplateRenderError
 
 
@@ -81,28 +81,20 @@ class StepRunActivities:
             effect_key=planned.effect_key,
         )
         if isinstance(step, CommunicationStep):
-            subject, body = step.subject_and_body()
             sent = await self._dispatch.dispatch(
-                DispatchInput(
-                    ref=ref,
-                    channel=step.channel,
-                    subject=subject,
-                    body=body,
-                    html=step.html if isinstance(step, EmailStep) else None,
-                    send_to=step.send_to,
-                    sender=request.sending.sender,
+                DispatchInput.of_step(
+                    step,
+                    ref,
                     sequence_id=request.sequence_id,
                     sending=request.sending,
                     timezone=request.timezone,
                     now=request.now,
                 )
             )
-            if sent.skipped or sent.message_id is None:
-                detail = {"skipped": sent.skipped} if sent.skipped else {}
-                return StepOutcome(step_id=step.id, detail=detail)
-            if sent.status is None:
+            detail = sent.step_detail()
+            if detail is None:
                 return StepOutcome(step_id=step.id, waiting=sent)
-            return StepOutcome(step_id=step.id, detail={"message": sent.status})
+            return StepOutcome(step_id=step.id, detail=detail)
         if isinstance(step, ApplyTagStep):
             tagged = await self._events.tag_and_announce(
                 TagAndAnnounceInput(

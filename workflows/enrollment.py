@@ -575,17 +575,11 @@ class EnrollmentWorkflow:
     ) -> dict[str, Any]:
         """Record, place and hand over a message in one call; wait first if it is held."""
         settings = self._input.definition.settings
-        subject, body = step.subject_and_body()
         sent = await self._locally(
             effects.dispatch(
-                DispatchInput(
-                    ref=ref,
-                    channel=step.channel,
-                    subject=subject,
-                    body=body,
-                    html=step.html if isinstance(step, EmailStep) else None,
-                    send_to=step.send_to,
-                    sender=settings.sending.sender,
+                DispatchInput.of_step(
+                    step,
+                    ref,
                     sequence_id=self._input.sequence_id,
                     sending=settings.sending,
                     timezone=settings.timezone,
@@ -594,10 +588,9 @@ class EnrollmentWorkflow:
                 step.id,
             )
         )
-        if sent.skipped or sent.message_id is None:
-            return {"skipped": sent.skipped} if sent.skipped else {}
-        if sent.status is not None:
-            return {"message": sent.status}
+        detail = sent.step_detail()
+        if detail is not None:
+            return detail
         return await self._send_held(sent, step, track_id, position)
 
     async def _send_held(

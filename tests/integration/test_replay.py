@@ -82,6 +82,12 @@ def _soon(seconds: int = 2) -> str:
     )
 
 
+def _quiet_for_seconds(seconds: int) -> dict[str, Any]:
+    """Sending settings whose quiet hours began an hour ago and end in a few seconds."""
+    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
+    return {"quiet_hours": {"start": started, "end": _soon(seconds)}}
+
+
 async def _timers(admin: httpx.AsyncClient, url: str) -> str:
     await declare_field(admin, "renewal", "date")
     today = datetime.now(UTC).date().isoformat()
@@ -203,10 +209,9 @@ async def _email_delivered(admin: httpx.AsyncClient, url: str) -> str:
 
 async def _message_held(admin: httpx.AsyncClient, url: str) -> str:
     # Quiet hours that end in a few seconds hold the email, then it goes.
-    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
     definition = _track(
         {"id": "hello", "kind": "email", "subject": "Hi", "body": "b", "html": "<p>b</p>"},
-        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+        sending=_quiet_for_seconds(3),
     )
     contact_id = await new_contact(admin, timezone="UTC")
     enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
@@ -235,7 +240,6 @@ async def _local_effects(admin: httpx.AsyncClient, url: str) -> str:
 async def _lean_steps(admin: httpx.AsyncClient, url: str) -> str:
     # A message in one call (held first by quiet hours, then sent at once), a tag applied and
     # announced in one call, projection writes between the local work.
-    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
     definition = _track(
         {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
         {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
@@ -243,7 +247,7 @@ async def _lean_steps(admin: httpx.AsyncClient, url: str) -> str:
         {"id": "note", "kind": "note", "body": "greeted {{ contact.first_name }}"},
         {"id": "wait", "kind": "delay", "duration": "PT1S"},
         {"id": "again", "kind": "email", "subject": "Again", "body": "b"},
-        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+        sending=_quiet_for_seconds(3),
     )
     contact_id = await new_contact(admin, timezone="UTC")
     enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
@@ -254,14 +258,13 @@ async def _lean_steps(admin: httpx.AsyncClient, url: str) -> str:
 async def _step_runs(admin: httpx.AsyncClient, url: str) -> str:
     # A run that ends at a message held by quiet hours, one that writes the projection before
     # the delay, and one that ends the enrollment.
-    started = (datetime.now(UTC) - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
     definition = _track(
         {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
         {"id": "tag", "kind": "apply_tag", "tag": "greeted"},
         {"id": "note", "kind": "note", "body": "greeted {{ contact.first_name }}"},
         {"id": "wait", "kind": "delay", "duration": "PT1S"},
         {"id": "again", "kind": "email", "subject": "Again", "body": "b"},
-        sending={"quiet_hours": {"start": started, "end": _soon(3)}},
+        sending=_quiet_for_seconds(3),
     )
     contact_id = await new_contact(admin, timezone="UTC")
     enrollment = await enroll(admin, await published_sequence(admin, definition), contact_id)
