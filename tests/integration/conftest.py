@@ -159,6 +159,8 @@ async def admin(api: httpx.AsyncClient, sessionmaker: SessionMaker) -> httpx.Asy
 class Receiver(BaseHTTPRequestHandler):
     received: list[dict[str, Any]]
     status: int
+    # Statuses for the first posts, in order; `status` for the rest.
+    first_statuses: list[int]
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
@@ -171,9 +173,10 @@ class Receiver(BaseHTTPRequestHandler):
                 "signature": self.headers.get("X-Signature-256"),
             }
         )
-        self.send_response(self.status)
+        status = self.first_statuses.pop(0) if self.first_statuses else self.status
+        self.send_response(status)
         self.end_headers()
-        self.wfile.write(json.dumps({"ok": self.status < 400}).encode())
+        self.wfile.write(json.dumps({"ok": status < 400}).encode())
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -182,7 +185,7 @@ class Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def http_receiver() -> Iterator[tuple[str, type[Receiver]]]:
     """A real HTTP server on loopback that records the posts it receives."""
-    handler = type("Handler", (Receiver,), {"received": [], "status": 200})
+    handler = type("Handler", (Receiver,), {"received": [], "status": 200, "first_statuses": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -31,7 +31,7 @@ from store.models import (
     Role,
     User,
 )
-from tests.integration.conftest import Receiver
+from tests.integration.conftest import Receiver, SmtpSink
 from tests.integration.helpers import (
     declare_field,
     enroll,
@@ -251,6 +251,39 @@ async def test_http_post_sends_the_fields_and_records_the_response(
             )
         ).all()
     assert (delivery.status_code, delivery.response_excerpt) == (200, '{"ok": true}')
+
+
+async def test_a_run_retried_for_its_last_step_does_the_steps_before_it_once(
+    admin: httpx.AsyncClient,
+    worker: object,
+    sessionmaker: SessionMaker,
+    smtp_sink: SmtpSink,
+    http_receiver: tuple[str, type[Receiver]],
+) -> None:
+    # The three steps run as one call; the post's 503 fails the call, and it runs again whole.
+    url, handler = http_receiver
+    handler.first_statuses = [503]
+    contact_id, done = await _run(
+        admin,
+        {"id": "welcome", "kind": "email", "subject": "Welcome", "body": "Hello"},
+        {"id": "tag", "kind": "apply_tag", "tag": "welcomed"},
+        {"id": "crm", "kind": "http_post", "url": url},
+    )
+
+    assert [post["key"] for post in handler.received] == [handler.received[0]["key"]] * 2
+    assert [m["Subject"] for m in smtp_sink.to("ada@example.com")] == ["Welcome"]
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == ["welcomed"]
+    completed = [e["step_id"] for e in done["events"] if e["kind"] == "step_completed"]
+    assert completed == ["welcome", "tag", "crm"]
+    async with sessionmaker() as session:
+        deliveries = (
+            await session.scalars(
+                select(HttpDelivery.status_code).where(
+                    col(HttpDelivery.contact_id) == uuid.UUID(contact_id)
+                )
+            )
+        ).all()
+    assert deliveries == [200]
 
 
 async def test_http_post_answered_with_4xx_fails_the_step_without_retrying(
