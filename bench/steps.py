@@ -1,9 +1,14 @@
 """Steps per second: contacts enrolled through the API into K steps of email + tag + 1 s delay,
-against N textbook workflows of K steps (an activity and a 1 s sleep each), timed until all end."""
+against N textbook workflows of K steps (an activity and a 1 s sleep each), timed until all end.
+
+For reference, the textbook workflow with local activities: what the shape reaches on this
+machine with nothing but Temporal in it, activities that do nothing and no database.
+"""
 
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -13,13 +18,18 @@ from temporalio.client import Client
 
 from api.services.enrollments import START_CONCURRENCY
 from bench.harness import Services, process, wait_until, worker_env
-from bench.textbook import TextbookWorkflow
+from bench.textbook import TextbookLocalWorkflow, TextbookWorkflow
 from store.db import SessionMaker, transaction
 from store.models import Contact, Enrollment, EnrollmentStatus
 
 
 async def baseline(
-    client: Client, workflows: int, steps: int, timeout: float, workers: int
+    client: Client,
+    workflows: int,
+    steps: int,
+    timeout: float,
+    workers: int,
+    workflow_run: Callable[[Any, int], Awaitable[int]] = TextbookWorkflow.run,
 ) -> float:
     """Textbook steps/s at the same start concurrency as the API's bulk enrollment."""
     queue = f"textbook-{uuid.uuid4()}"
@@ -27,9 +37,7 @@ async def baseline(
 
     async def start(n: int) -> None:
         async with gate:
-            await client.start_workflow(
-                TextbookWorkflow.run, steps, id=f"{queue}-{n}", task_queue=queue
-            )
+            await client.start_workflow(workflow_run, steps, id=f"{queue}-{n}", task_queue=queue)
 
     async def completed() -> int:
         query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
@@ -122,6 +130,9 @@ async def steps_per_second(
     timeout = 120 + contacts_count * steps * 1.0
     textbook = await baseline(services.client, contacts_count, steps, timeout, workers)
     ours = await project(services, contacts_count, steps, timeout, workers)
+    local = await baseline(
+        services.client, contacts_count, steps, timeout, workers, TextbookLocalWorkflow.run
+    )
     return {
         "name": f"steps per second, {contacts_count} enrollments x {steps} steps, "
         f"{workers} worker processes each",
@@ -130,4 +141,8 @@ async def steps_per_second(
         "project": round(ours, 1),
         "ratio": round(ours / textbook, 3),
         "target": 1.5,
+        "detail": {
+            "textbook with local activities": round(local, 1),
+            "ratio to it": round(ours / local, 3),
+        },
     }

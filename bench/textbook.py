@@ -30,6 +30,20 @@ class TextbookWorkflow:
 
 
 @workflow.defn
+class TextbookLocalWorkflow:
+    """The same, each step's activity a local one: the shape's ceiling with Temporal's own tools."""
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        for step in range(steps):
+            await workflow.execute_local_activity(
+                do_step, step, start_to_close_timeout=timedelta(seconds=30)
+            )
+            await workflow.sleep(timedelta(seconds=1))
+        return steps
+
+
+@workflow.defn
 class SleepUntilWorkflow:
     """Measured like an enrollment's timer step: the workflow time of the task after the fire."""
 

@@ -6,7 +6,7 @@ import sys
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.textbook import SleepUntilWorkflow, TextbookWorkflow, do_step
+from bench.textbook import SleepUntilWorkflow, TextbookLocalWorkflow, TextbookWorkflow, do_step
 from workflows.client import DATA_CONVERTER
 
 
@@ -17,7 +17,7 @@ async def serve(address: str, task_queue: str) -> None:
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[TextbookWorkflow, SleepUntilWorkflow],
+        workflows=[TextbookWorkflow, TextbookLocalWorkflow, SleepUntilWorkflow],
         activities=[do_step],
     ):
         await asyncio.Event().wait()
