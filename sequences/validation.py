@@ -61,15 +61,18 @@ def successors(track: Track) -> dict[str, list[str]]:
 
 def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
     """Branches to unknown steps, steps nothing leads to, and loops that never pause."""
-    index = {step.id: i for i, step in enumerate(track.steps)}
-    where = {step_id: f"step {step_id!r} (tracks[{t}].steps[{i}])" for step_id, i in index.items()}
+    index = track.step_positions
+
+    def where(step_id: str) -> str:
+        return f"step {step_id!r} (tracks[{t}].steps[{index[step_id]}])"
+
     problems = []
     for step in track.steps:
         for transition in step.transitions():
             if transition.go_to is not None and transition.go_to not in index:
                 problems.append(
                     _problem(
-                        where[step.id],
+                        where(step.id),
                         "then.go_to",
                         f"there is no step {transition.go_to!r} in track {track.id!r}",
                     )
@@ -88,11 +91,11 @@ def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
     for step in track.steps:
         if step.id not in reached:
             problems.append(
-                _problem(where[step.id], None, "no step leads here, so it can never run")
+                _problem(where(step.id), None, "no step leads here, so it can never run")
             )
 
     waiting = {step.id for step in track.steps if step.waits}
-    for loop in _loops(graph):
+    for loop in _loops(graph, index):
         if not loop & waiting:
             steps = ", ".join(repr(s) for s in sorted(loop, key=index.__getitem__))
             subject = f"steps {steps} form" if len(loop) > 1 else f"step {steps} forms"
@@ -107,8 +110,11 @@ def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
     return problems
 
 
-def _loops(graph: dict[str, list[str]]) -> list[set[str]]:
+def _loops(graph: dict[str, list[str]], index: dict[str, int]) -> list[set[str]]:
     """Strongly connected components that contain a cycle (Tarjan's algorithm)."""
+    # A loop needs a way back; in most tracks every step leads only to steps after it.
+    if all(index[target] > index[node] for node, targets in graph.items() for target in targets):
+        return []
     order: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
