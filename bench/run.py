@@ -70,7 +70,7 @@ def validation_overhead(rounds: int, repeat: int) -> dict[str, Any]:
 
 
 async def _stack_benchmarks(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
-    async with embedded() as services:
+    async with embedded(temporal_in_memory=args.temporal_in_memory) as services:
         if args.steps_contacts:
             results.append(
                 await steps_per_second(services, args.steps_contacts, args.steps, args.workers)
@@ -132,6 +132,11 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=60, help="seconds until the timers fire")
     parser.add_argument("--sleepers", type=int, default=100_000, help="enrollments; 0 skips")
     parser.add_argument("--requests", type=int, default=200, help="per measured route")
+    parser.add_argument(
+        "--temporal-in-memory",
+        action="store_true",
+        help="the Temporal server keeps its state in memory, not on disk (see bench/harness.py)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.replays, args.steps_contacts, args.enroll = 200, 1, 100, 500
@@ -148,19 +153,21 @@ def main() -> None:
 
 
 def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    # A quick look keeps the full run's results.
+    name = "quick" if args.quick else "latest"
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    (RESULTS / "latest.json").write_text(
+    (RESULTS / f"{name}.json").write_text(
         json.dumps({"at": stamp, "arguments": vars(args), "results": results}, indent=2) + "\n"
     )
-    (RESULTS / "latest.md").write_text(markdown(stamp, results))
+    (RESULTS / f"{name}.md").write_text(markdown(stamp, results))
     for result in results:
         print(
             f"{result['name']}: project {_show(result['project'])}; "
             f"baseline {_show(result['baseline'])}; ratio {result['ratio']}"
             + (f"; {_show(result['detail'])}" if "detail" in result else "")
         )
-    print("saved bench/results/latest.json and latest.md")
+    print(f"saved bench/results/{name}.json and {name}.md")
 
 
 if __name__ == "__main__":
