@@ -46,16 +46,10 @@ def parse_definition(
 
 def successors(track: Track) -> dict[str, list[str]]:
     """The steps each step can lead to: its transitions, or the following step by default."""
-    following = {a.id: b.id for a, b in zip(track.steps, track.steps[1:], strict=False)}
     graph: dict[str, list[str]] = {}
     for step in track.steps:
-        targets = []
-        for transition in step.transitions():
-            if transition.go_to is not None:
-                targets.append(transition.go_to)
-            elif transition.end is None and step.id in following:
-                targets.append(following[step.id])
-        graph[step.id] = list(dict.fromkeys(targets))
+        targets = (track.following(step, transition) for transition in step.transitions())
+        graph[step.id] = list(dict.fromkeys(t for t in targets if t is not None))
     return graph
 
 
