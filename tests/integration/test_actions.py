@@ -278,7 +278,7 @@ async def test_a_run_retried_for_its_last_step_does_the_steps_before_it_once(
     async with sessionmaker() as session:
         deliveries = (
             await session.scalars(
-                select(HttpDelivery.status_code).where(
+                select(col(HttpDelivery.status_code)).where(
                     col(HttpDelivery.contact_id) == uuid.UUID(contact_id)
                 )
             )
