@@ -19,7 +19,7 @@ from activities.links import Links
 from activities.providers import PhoneProvider, ProviderRejected, ProviderUnavailable
 from sequences import Channel
 from store import messages, records
-from store.db import SessionMaker, core_transaction, transaction
+from store.db import SessionMaker, autocommit, transaction
 from store.models import Contact, FulfillmentEntry, Message, MessageStatus, utcnow
 
 # Longer than any one hand-over may take (SMTP and provider timeouts are shorter).
@@ -105,11 +105,11 @@ class DeliveryActivities:
 
         The claim lapses, so an attempt that died mid-send does not hold the message forever.
         """
-        async with core_transaction(self._sessionmaker) as connection:
+        async with autocommit(self._sessionmaker) as connection:
             return await messages.claim_message(connection, message_id, CLAIM)
 
     async def _release(self, message_id: uuid.UUID) -> None:
-        async with core_transaction(self._sessionmaker) as connection:
+        async with autocommit(self._sessionmaker) as connection:
             await messages.update_message(connection, message_id, claimed_until=None)
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:
@@ -190,5 +190,5 @@ class DeliveryActivities:
             values["status_detail"] = detail[:1000]
         if status == MessageStatus.sent:
             values["sent_at"] = utcnow()
-        async with core_transaction(self._sessionmaker) as connection:
+        async with autocommit(self._sessionmaker) as connection:
             await messages.update_message(connection, message_id, **values)

@@ -7,7 +7,7 @@ from temporalio import activity
 
 from activities.contracts import ProjectionBatch, ProjectionUpdate
 from store import enrollments
-from store.db import SessionMaker, core_transaction
+from store.db import SessionMaker, autocommit
 
 
 class ProjectionActivities:
@@ -26,7 +26,7 @@ class ProjectionActivities:
             return
         # Only the newest revision can win the row; every update's event is appended.
         latest = max(batch.updates, key=lambda update: update.revision)
-        async with core_transaction(self._sessionmaker) as connection:
+        async with autocommit(self._sessionmaker) as connection:
             await enrollments.write_projection(
                 connection,
                 enrollment=_row(latest),

@@ -48,9 +48,10 @@ async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]
 
 
 @asynccontextmanager
-async def core_transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncConnection]:
-    """A transaction on a bare connection, for statements that need no ORM objects: it skips
-    the session's bookkeeping, which costs more than such statements themselves."""
+async def autocommit(sessionmaker: SessionMaker) -> AsyncIterator[AsyncConnection]:
+    """A bare connection whose every statement commits as it runs, for one statement that needs
+    no ORM objects: PostgreSQL makes a lone statement atomic, so BEGIN and COMMIT around it would
+    only add two round trips, and the session's bookkeeping costs more than such a statement."""
     engine: AsyncEngine = sessionmaker.kw["bind"]
-    async with engine.begin() as connection:
-        yield connection
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
