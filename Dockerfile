@@ -14,15 +14,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml, so that a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, exactly the locked versions, so that a code change does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 # Explicit paths rather than `COPY . .`: the work tree also holds .venv/, .data/ and .git/.
-COPY README.md settings.py worker.py alembic.ini ./
+COPY pyproject.toml README.md settings.py worker.py alembic.ini ./
 COPY sequences/ sequences/
 COPY workflows/ workflows/
 COPY activities/ activities/

@@ -4,12 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos histories install clean
+.PHONY: run test lint bench chaos histories install upgrade clean
 
-$(STAMP): pyproject.toml
+# Installs exactly what the lock files hold: requirements-dev.lock for development and tests,
+# requirements.lock (the same versions, without the dev tools) for the image. `make upgrade`
+# refreshes both and runs the tests.
+LOCK := requirements-dev.lock
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' $(LOCK))
+COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header --quiet
+
+$(STAMP): pyproject.toml requirements.lock $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --no-deps "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +39,12 @@ bench: $(STAMP)
 # Kill the worker and restart Temporal while 500 enrollments run; fails if an email is lost or sent twice.
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
+
+# Newest versions that pyproject.toml allows, into both locks, then the whole suite against them.
+upgrade: $(STAMP)
+	$(COMPILE) --upgrade --extra dev -o $(LOCK)
+	$(COMPILE) -c $(LOCK) -o requirements.lock
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) .data

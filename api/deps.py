@@ -29,7 +29,9 @@ def get_app_state(request: Request) -> AppState:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route succeeds, rolled back when it raises."""
+    """One transaction per request: committed when the route succeeds, rolled back when it raises.
+    Its scope is the route function (below), so the commit runs before the answer is sent, and
+    a commit that fails becomes the answer."""
     async with get_app_state(request).sessionmaker() as session:
         try:
             yield session
@@ -47,7 +49,7 @@ def get_settings_dep(request: Request) -> Settings:
     return get_app_state(request).settings
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 

@@ -1,8 +1,9 @@
 """The request body size limit, enforced before a body is read into memory."""
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import problem_response
 
 # Sequence definitions are the largest legitimate bodies: an email's text part may hold 100,000
 # characters and its HTML 500,000 (sequences/actions.py), which fits with room to spare as UTF-8.
@@ -69,7 +70,7 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"detail": too_large(self.limit)}, status_code=CONTENT_TOO_LARGE)
+        response = problem_response(CONTENT_TOO_LARGE, too_large(self.limit))
         await response(scope, receive, send)
 
 

@@ -28,13 +28,17 @@ def install_request_metrics(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
-        # The route's template, not the path: ids would make a series per contact.
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        latency.labels(request.method, route, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+        status = 500  # what the server's error middleware answers for a request that raised
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            # The route's template, not the path: ids would make a series per contact.
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            latency.labels(request.method, route, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 @router.get(

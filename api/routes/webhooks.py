@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid, NotFound, problems
+from api.errors import Invalid, NotFound, describe, problems
 from api.schemas.common import unstorable
 from api.schemas.webhooks import EmailEvent, EmailEventApplied
 from api.services import webhooks
@@ -77,10 +77,7 @@ def _email_event(raw: bytes) -> EmailEvent:
         return EmailEvent.model_validate_json(raw)
     except ValidationError as error:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
-        summary = "; ".join(
-            f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in problems
-        )
-        raise Invalid(f"invalid email event: {summary}", errors=problems) from None
+        raise Invalid(f"invalid email event: {describe(problems)}", errors=problems) from None
 
 
 async def _twilio_form(request: Request, settings: Settings) -> dict[str, str]:

@@ -71,11 +71,11 @@ async def test_unknown_ids_are_404(admin: httpx.AsyncClient) -> None:
 async def test_malformed_ids_and_bodies_are_422(admin: httpx.AsyncClient) -> None:
     bad_id = await admin.get("/contacts/not-a-uuid")
     assert bad_id.status_code == 422
-    assert bad_id.json()["detail"][0]["loc"] == ["path", "contact_id"]
+    assert bad_id.json()["errors"][0]["loc"] == ["path", "contact_id"]
 
     bad_contact = await admin.post("/contacts", json={"email": "nope", "timezone": "Mars/Olympus"})
     assert bad_contact.status_code == 422
-    problems = {tuple(d["loc"]): d["msg"] for d in bad_contact.json()["detail"]}
+    problems = {tuple(d["loc"]): d["msg"] for d in bad_contact.json()["errors"]}
     assert "email" in problems[("body", "email")]
     assert "unknown timezone 'Mars/Olympus'" in problems[("body", "timezone")]
 
