@@ -152,7 +152,13 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """A bug, in the same shape; the server's error middleware logs it with its traceback."""
+    return problem_response(500, "the server failed to answer; try again, or report the time")
+
+
 def install_error_handler(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(DomainError, _handle)
     app.add_exception_handler(RequestValidationError, _malformed)
     app.add_exception_handler(HTTPException, _http_error)

@@ -5,6 +5,7 @@ emptied. Each test gets empty tables, its own task queue and, where it asks, a w
 API client with an admin key.
 """
 
+import asyncio
 import email
 import json
 import os
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -139,6 +141,27 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             yield http
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def served_api(settings: Settings) -> AsyncIterator[str]:
+    """The app served by a real uvicorn on a loopback port: answers cross a socket, so a
+    response sent before its commit would show as a miss."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving
 
 
 async def make_user_key(sessionmaker: SessionMaker, role: Role) -> str:
