@@ -105,6 +105,8 @@ def create_worker(
             projection.record_progress_batch,
             timers.due_time,
             tasks.create_task,
+            tasks.close_task,
+            tasks.close_open_tasks,
             tasks.check_condition,
             events.announce,
             events.tag_and_announce,
@@ -115,6 +117,7 @@ def create_worker(
 async def main() -> None:
     settings = get_settings()
     logs.configure(settings.log_level, structured=settings.log_format == "json")
+    settings.require_link_secret()
     # Activities retry, so a connection PostgreSQL dropped costs one attempt (and the pool
     # replaces every connection older than it); testing each beforehand costs a round trip a
     # transaction.

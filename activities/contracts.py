@@ -123,6 +123,28 @@ class CreatedTask(BaseModel):
     assigned_to: str | None
 
 
+class CloseTaskInput(BaseModel):
+    """A person's result for one to-do; status is completed, or cancelled (result None)."""
+
+    task_id: str
+    status: str
+    result: str | None
+    notes: str = ""
+    closed_by: str | None
+    at: datetime
+
+
+class CloseOpenTasksInput(BaseModel):
+    """Close an enrollment's open to-dos as its stop asked."""
+
+    enrollment_id: str
+    status: str
+    result: str | None
+    closed_by: str | None
+    assigned_to: str | None
+    at: datetime
+
+
 class ConditionInput(BaseModel):
     contact_id: str
     check: HasTag | FieldCompare

@@ -6,14 +6,20 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ConditionInput, CreatedTask, CreateTaskInput
+from activities.contracts import (
+    CloseOpenTasksInput,
+    CloseTaskInput,
+    ConditionInput,
+    CreatedTask,
+    CreateTaskInput,
+)
 from activities.crm import ContactGone
 from activities.merging import merge_values
 from sequences import CONTACT_ATTRIBUTES, FieldCompare, FieldOp, HasTag
 from sequences.merge import render
 from store import contacts, tasks
 from store.db import SessionMaker, transaction
-from store.models import Contact, Task
+from store.models import Contact, Task, TaskStatus
 
 
 class TaskActivities:
@@ -57,6 +63,35 @@ class TaskActivities:
         )
 
     @activity.defn
+    async def close_task(self, request: CloseTaskInput) -> bool:
+        """Record a person's result on the to-do; False when it was already closed."""
+        async with transaction(self._sessionmaker) as session:
+            return await tasks.close_task(
+                session,
+                uuid.UUID(request.task_id),
+                status=TaskStatus(request.status),
+                result=request.result,
+                notes=request.notes,
+                closed_by=_user(request.closed_by),
+                at=request.at,
+            )
+
+    @activity.defn
+    async def close_open_tasks(self, request: CloseOpenTasksInput) -> list[str]:
+        """Close the enrollment's open to-dos; the ids of those this call closed."""
+        async with transaction(self._sessionmaker) as session:
+            closed = await tasks.close_open_tasks(
+                session,
+                uuid.UUID(request.enrollment_id),
+                status=TaskStatus(request.status),
+                result=request.result,
+                closed_by=_user(request.closed_by),
+                assigned_to=_user(request.assigned_to),
+                at=request.at,
+            )
+        return [str(task_id) for task_id in closed]
+
+    @activity.defn
     async def check_condition(self, request: ConditionInput) -> bool:
         """Whether the contact's record meets the condition right now."""
         async with self._sessionmaker() as session:
@@ -66,6 +101,10 @@ class TaskActivities:
             if isinstance(request.check, HasTag):
                 return request.check.has_tag in await contacts.tag_names(session, contact.id)
         return _compare(_field_value(contact, request.check.field), request.check)
+
+
+def _user(user_id: str | None) -> uuid.UUID | None:
+    return uuid.UUID(user_id) if user_id else None
 
 
 def _field_value(contact: Contact, field: str) -> Any:

@@ -49,6 +49,12 @@ class Invalid(DomainError):
     status_code = 422
 
 
+class Unavailable(DomainError):
+    """A part the answer depends on is down for a moment: nothing was changed, send it again."""
+
+    status_code = 503
+
+
 class _ErrorJSON(JSONResponse):
     """Errors may quote what the client sent, which can hold text UTF-8 cannot encode (unpaired
     surrogates, from `\\ud800` escapes): written as ASCII JSON, it is escaped, not a 500."""

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence as Seq
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -33,16 +33,18 @@ async def create_task(session: AsyncSession, task: Task) -> Task:
     return stored
 
 
-async def get_task(
-    session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False
-) -> Task | None:
-    return await session.get(Task, task_id, with_for_update=for_update)
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    return await session.get(Task, task_id)
 
 
-async def tasks_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Seq[Task]:
-    rows = await session.scalars(
-        select(Task).where(col(Task.contact_id) == contact_id).order_by(col(Task.created_at))
-    )
+async def tasks_for_contact(
+    session: AsyncSession, contact_id: uuid.UUID, *, assigned_to: uuid.UUID | None = None
+) -> Seq[Task]:
+    """The contact's to-dos, oldest first; only those assigned to `assigned_to`, when given."""
+    query = select(Task).where(col(Task.contact_id) == contact_id)
+    if assigned_to is not None:
+        query = query.where(col(Task.assigned_to) == assigned_to)
+    rows = await session.scalars(query.order_by(col(Task.created_at)))
     return rows.all()
 
 
@@ -105,10 +107,46 @@ async def open_tasks_for(
     return [(task, contact, sequence) for task, contact, sequence in rows]
 
 
-async def open_tasks_of_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Task]:
-    rows = await session.scalars(
-        select(Task)
-        .where(col(Task.enrollment_id) == enrollment_id, col(Task.status) == TaskStatus.open)
-        .with_for_update()
+async def close_task(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    *,
+    status: TaskStatus,
+    result: str | None,
+    notes: str,
+    closed_by: uuid.UUID | None,
+    at: datetime,
+) -> bool:
+    """Close the to-do if it is still open; False when someone closed it first."""
+    closed = await session.scalar(
+        update(Task)
+        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.open)
+        .values(status=status, result=result, notes=notes, completed_by=closed_by, completed_at=at)
+        .returning(col(Task.id))
     )
-    return rows.all()
+    return closed is not None
+
+
+async def close_open_tasks(
+    session: AsyncSession,
+    enrollment_id: uuid.UUID,
+    *,
+    status: TaskStatus,
+    result: str | None,
+    closed_by: uuid.UUID | None,
+    assigned_to: uuid.UUID | None,
+    at: datetime,
+) -> list[uuid.UUID]:
+    """Close the enrollment's open to-dos (only those assigned to `assigned_to`, when given);
+    the ids of those closed."""
+    query = update(Task).where(
+        col(Task.enrollment_id) == enrollment_id, col(Task.status) == TaskStatus.open
+    )
+    if assigned_to is not None:
+        query = query.where(col(Task.assigned_to) == assigned_to)
+    closed = await session.scalars(
+        query.values(
+            status=status, result=result, completed_by=closed_by, completed_at=at
+        ).returning(col(Task.id))
+    )
+    return list(closed)

@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
         AnnounceInput,
         ApplyTagInput,
         ApplyTagResult,
+        CloseOpenTasksInput,
+        CloseTaskInput,
         ConditionInput,
         CreatedTask,
         CreateTaskInput,
@@ -242,6 +244,28 @@ async def create_task(request: CreateTaskInput) -> CreatedTask:
         request,
         f"{request.step.id}: {request.step.kind} for a person",
         local=True,
+    )
+
+
+# A person waits for the answer: a database that stays down fails the request, to be sent again.
+PERSON_WAITING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
+
+
+async def close_task(request: CloseTaskInput) -> bool:
+    return await _local(
+        TaskActivities.close_task,
+        request,
+        f"to-do {request.task_id}: {request.result}",
+        PERSON_WAITING_RETRY,
+    )
+
+
+async def close_open_tasks(request: CloseOpenTasksInput) -> list[str]:
+    return await _local(
+        TaskActivities.close_open_tasks,
+        request,
+        f"stop: {request.status} open to-dos",
+        PERSON_WAITING_RETRY,
     )
 
 

@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         AnnounceInput,
         ApplyTagInput,
+        CloseOpenTasksInput,
+        CloseTaskInput,
         ConditionInput,
         CreateTaskInput,
         DeliverInput,
@@ -64,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentResult,
         EnrollmentState,
         MigrateRequest,
+        OpenTasks,
         ReceivedEvent,
         Status,
         StopRequest,
@@ -73,6 +76,10 @@ with workflow.unsafe.imports_passed_through():
         missing_positions,
     )
 
+# Why an update was refused, for the API to answer: it does not apply in the enrollment's
+# state, or this run does not wait for the to-do (one a run before it created).
+NOT_APPLICABLE = "NotApplicable"
+NOT_AWAITED = "NotAwaited"
 # The latest contact events an enrollment remembers for its event waits.
 EVENTS_KEPT = 100
 # The most steps one run takes (see _run_from).
@@ -158,11 +165,37 @@ class EnrollmentWorkflow:
             workflow.continue_as_new(next_input)
         return EnrollmentResult(status=self._state.status, steps_run=self._steps_run)
 
-    @workflow.signal
-    def stop(self, request: StopRequest) -> None:
-        if self._state.status in (Status.active, Status.failed):
-            self._state.status = Status.stopped
-            self._publish("stopped", detail={"reason": request.reason} if request.reason else {})
+    @workflow.update
+    async def stop(self, request: StopRequest) -> None:
+        """Stop now, and close the open to-dos as asked; a stop the validator let through is
+        the only one, so the caller hears at once when the enrollment had already stopped."""
+        self._state.status = Status.stopped
+        self._publish("stopped", detail={"reason": request.reason} if request.reason else {})
+        if request.open_tasks == OpenTasks.leave_open:
+            return
+        cancel = request.open_tasks == OpenTasks.cancel
+        closed = await self._locally(
+            effects.close_open_tasks(
+                CloseOpenTasksInput(
+                    enrollment_id=self._input.enrollment_id,
+                    status="cancelled" if cancel else "completed",
+                    result=None if cancel else "none",
+                    closed_by=request.stopped_by,
+                    assigned_to=request.only_assigned_to,
+                    at=workflow.now(),
+                )
+            )
+        )
+        for task_id in closed:
+            self._state.task_results[task_id] = "cancelled" if cancel else "none"
+
+    @stop.validator
+    def _check_stop(self, request: StopRequest) -> None:
+        if self._state.status not in (Status.active, Status.failed):
+            raise ApplicationError(
+                f"the enrollment is {self._state.status}; only a running enrollment can be stopped",
+                type=NOT_APPLICABLE,
+            )
 
     @workflow.signal
     def reactivate(self) -> None:
@@ -178,10 +211,34 @@ class EnrollmentWorkflow:
             self._state.failure_reason = None
             self._publish("retried")
 
-    @workflow.signal
-    def task_outcome(self, outcome: TaskOutcome) -> None:
-        """A person reported a to-do's result; it applies once the enrollment is active."""
+    @workflow.update
+    async def task_outcome(self, outcome: TaskOutcome) -> None:
+        """A person reported a to-do's result: recorded on the to-do here, so the to-do and the
+        enrollment never disagree; it steers the track once the enrollment is active."""
+        closed = await self._locally(
+            effects.close_task(
+                CloseTaskInput(
+                    task_id=outcome.task_id,
+                    status="completed",
+                    result=outcome.result,
+                    notes=outcome.notes,
+                    closed_by=outcome.completed_by,
+                    at=workflow.now(),
+                )
+            )
+        )
+        if not closed:
+            raise ApplicationError("the to-do is already closed", type=NOT_APPLICABLE)
         self._state.task_results[outcome.task_id] = outcome.result
+
+    @task_outcome.validator
+    def _check_task_outcome(self, outcome: TaskOutcome) -> None:
+        # By enrollment, not by the tracks' positions: a to-do can be on a list a moment before
+        # its track records that it waits for it.
+        if outcome.enrollment_id != self._input.enrollment_id:
+            raise ApplicationError("this run is not waiting for the to-do", type=NOT_AWAITED)
+        if outcome.task_id in self._state.task_results:
+            raise ApplicationError("the to-do is already closed", type=NOT_APPLICABLE)
 
     @workflow.signal
     def contact_event(self, signal: ContactEventSignal) -> None:

@@ -81,8 +81,20 @@ class EnrollmentInput(BaseModel):
     )
 
 
+class OpenTasks(StrEnum):
+    """What a stop does with the enrollment's open to-dos."""
+
+    leave_open = "leave_open"
+    cancel = "cancel"
+    complete_as_none = "complete_as_none"
+
+
 class StopRequest(BaseModel):
     reason: str = ""
+    open_tasks: OpenTasks = OpenTasks.leave_open
+    stopped_by: str | None = None
+    # A rep's stop closes only the to-dos assigned to that rep; the others stay on their lists.
+    only_assigned_to: str | None = None
 
 
 class MigrateRequest(BaseModel):
@@ -110,7 +122,10 @@ def migrated_state(state: EnrollmentState, definition: SequenceDefinition) -> En
 
 class TaskOutcome(BaseModel):
     task_id: str
+    enrollment_id: str
     result: str
+    notes: str = ""
+    completed_by: str | None = None
 
 
 class ContactEventSignal(BaseModel):

@@ -32,7 +32,7 @@ from api.schemas.enrollments import (
 from api.services import enrollments as service
 from api.services import removal
 from store import contacts, enrollments, sequences
-from store.models import Enrollment, EnrollmentStatus, Sequence, User
+from store.models import Enrollment, EnrollmentStatus, Role, Sequence, User
 from workflows.state import StopRequest
 
 router = APIRouter(tags=["enrollments"], responses=problems(401, 403, 404, 409, 422))
@@ -43,9 +43,7 @@ async def _sequence_for(session: SessionDep, sequence_id: uuid.UUID, user: User)
     sequence = await sequences.get_sequence(session, sequence_id)
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
-    if not may_act_on_any_enrollment(user) and not await sequences.is_shared_with(
-        session, sequence_id, user.id
-    ):
+    if not await service.may_enroll_into(session, user, sequence_id):
         raise Forbidden(f"sequence {sequence_id} is not shared with you")
     return sequence
 
@@ -150,6 +148,16 @@ async def get_enrollment(
     )
 
 
+def _stop_request(body: StopBody | BulkStop, user: User) -> StopRequest:
+    """A rep's stop closes only the rep's own to-dos, as the rep may act on no others."""
+    return StopRequest(
+        reason=body.reason,
+        open_tasks=body.open_tasks,
+        stopped_by=str(user.id),
+        only_assigned_to=str(user.id) if user.role == Role.rep else None,
+    )
+
+
 @router.post("/enrollments/{enrollment_id}/stop", status_code=status.HTTP_202_ACCEPTED)
 async def stop_enrollment(
     enrollment_id: uuid.UUID,
@@ -161,8 +169,7 @@ async def stop_enrollment(
     """Stop: no further actions until reactivated."""
     body = body or StopBody()
     enrollment = await _enrollment_for(session, enrollment_id, user)
-    await service.signal(temporal, enrollment, "stop", StopRequest(reason=body.reason))
-    await service.close_open_tasks(session, temporal, enrollment, body.open_tasks, user)
+    await service.stop(temporal, enrollment, _stop_request(body, user))
     return Accepted(
         enrollment_id=enrollment.id, requested="stop", detail="the enrollment stops now"
     )
@@ -210,8 +217,7 @@ async def stop_many(
 
     async def stop_one(enrollment_id: uuid.UUID) -> None:
         enrollment = await _enrollment_for(session, enrollment_id, user)
-        await service.signal(temporal, enrollment, "stop", StopRequest(reason=body.reason))
-        await service.close_open_tasks(session, temporal, enrollment, body.open_tasks, user)
+        await service.stop(temporal, enrollment, _stop_request(body, user))
 
     return await _each(body.enrollment_ids, stop_one, "the enrollment stops now")
 

@@ -7,7 +7,7 @@ from api.deps import CurrentUser, SessionDep, TemporalDep
 from api.errors import Conflict, Forbidden, Invalid, NotFound, problems
 from api.schemas.common import Instant, Limit, Offset
 from api.schemas.tasks import OutcomeBody, TaskRead, TodoContact, TodoItem, TodoPage, TodoSequence
-from api.services.enrollments import signal_workflow
+from api.services.enrollments import record_task_outcome
 from store import contacts, tasks
 from store.models import Role, Task, TaskStatus, User, utcnow
 from workflows.state import TaskOutcome
@@ -20,10 +20,8 @@ def _may_act_on(user: User, task: Task) -> bool:
     return user.role != Role.rep or task.assigned_to == user.id
 
 
-async def _task_or_404(
-    session: SessionDep, task_id: uuid.UUID, *, for_update: bool = False
-) -> Task:
-    task = await tasks.get_task(session, task_id, for_update=for_update)
+async def _task_or_404(session: SessionDep, task_id: uuid.UUID) -> Task:
+    task = await tasks.get_task(session, task_id)
     if task is None:
         raise NotFound.of("task", task_id)
     return task
@@ -88,7 +86,7 @@ async def report_outcome(
     user: CurrentUser,
 ) -> TaskRead:
     """Complete a to-do with its result; the sequence continues or ends accordingly."""
-    task = await _task_or_404(session, task_id, for_update=True)
+    task = await _task_or_404(session, task_id)
     if not _may_act_on(user, task):
         raise Forbidden(f"task {task_id} is assigned to someone else")
     if task.status != TaskStatus.open:
@@ -98,28 +96,41 @@ async def report_outcome(
             f"result: {body.result!r} is not a result of a {task.kind}; "
             f"use one of {', '.join(task.allowed_results)}"
         )
-    task.status, task.result, task.notes = TaskStatus.completed, body.result, body.notes
-    task.completed_by, task.completed_at = user.id, utcnow()
-    await session.flush()
-    # A stopped enrollment keeps the result and acts on it when it is reactivated.
-    if task.workflow_id:
-        await signal_workflow(
-            temporal,
-            task.workflow_id,
-            "task_outcome",
-            TaskOutcome(task_id=str(task.id), result=body.result),
+    # The run that waits for the to-do records the result itself (a stopped one acts on it when
+    # reactivated); one that stands alone, or outlived its enrollment, is recorded here.
+    outcome = TaskOutcome(
+        task_id=str(task.id),
+        enrollment_id=str(task.enrollment_id),
+        result=body.result,
+        notes=body.notes,
+        completed_by=str(user.id),
+    )
+    if not await record_task_outcome(temporal, task, outcome):
+        closed = await tasks.close_task(
+            session,
+            task.id,
+            status=TaskStatus.completed,
+            result=body.result,
+            notes=body.notes,
+            closed_by=user.id,
+            at=utcnow(),
         )
+        if not closed:
+            raise Conflict(f"task {task_id} is already closed")
+    await session.refresh(task)
     return TaskRead.model_validate(task, from_attributes=True)
 
 
 @router.get("/contacts/{contact_id}/tasks")
 async def contact_tasks(
-    contact_id: uuid.UUID, session: SessionDep, _: CurrentUser
+    contact_id: uuid.UUID, session: SessionDep, user: CurrentUser
 ) -> list[TaskRead]:
-    """The contact's to-do items, oldest first."""
+    """The contact's to-do items the caller may see (a rep: their own), oldest first."""
     if await contacts.get_contact(session, contact_id) is None:
         raise NotFound.of("contact", contact_id)
+    # The rule of GET /tasks/{id} (_may_act_on), as a filter.
+    only_for = user.id if user.role == Role.rep else None
     return [
         TaskRead.model_validate(t, from_attributes=True)
-        for t in await tasks.tasks_for_contact(session, contact_id)
+        for t in await tasks.tasks_for_contact(session, contact_id, assigned_to=only_for)
     ]

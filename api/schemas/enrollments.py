@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import Day, RequestBody
 from store.models import EnrollmentStatus
+from workflows.state import OpenTasks
 
 MAX_BULK = 10_000
 
@@ -93,12 +94,6 @@ class EnrollmentEventRead(BaseModel):
 
 class EnrollmentDetail(EnrollmentRead):
     events: list[EnrollmentEventRead]
-
-
-class OpenTasks(StrEnum):
-    leave_open = "leave_open"
-    cancel = "cancel"
-    complete_as_none = "complete_as_none"
 
 
 class StopBody(RequestBody):

@@ -22,6 +22,7 @@ class TaskRead(BaseModel):
     status: TaskStatus
     result: str | None
     notes: str
+    completed_by: uuid.UUID | None
     completed_at: datetime | None
     created_at: datetime
 

@@ -86,6 +86,9 @@ async def fan_out(
         user = user or await users.get_user(session, enroll_as)
         if user is None:
             break
+        # As the user's own enrollment would be: a rep's event enrolls only where shared.
+        if not await enrollment_service.may_enroll_into(session, user, sequence.id):
+            continue
         [result] = await enrollment_service.enroll(
             session, temporal, task_queue, sequence, [contact_id], user
         )

@@ -2,37 +2,38 @@
 
 import asyncio
 import uuid
+from collections.abc import Awaitable
 from collections.abc import Sequence as Seq
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Conflict, Invalid, NotFound
-from api.schemas.enrollments import EnrollOutcome, EnrollResult, OpenTasks
+from api.errors import Conflict, Invalid, NotFound, Unavailable
+from api.schemas.enrollments import EnrollOutcome, EnrollResult
 from sequences import Reentry, parse_definition
-from store import contacts, enrollments, sequences, tasks
+from store import contacts, enrollments, sequences
 from store.models import (
     Contact,
     Enrollment,
     EnrollmentStatus,
+    Role,
     Sequence,
     SequenceStatus,
-    TaskStatus,
+    Task,
     User,
-    utcnow,
 )
 from workflows import search_attributes as sa
-from workflows.enrollment import EnrollmentWorkflow
-from workflows.state import EnrollmentInput, Status, TaskOutcome, workflow_id_for
+from workflows.enrollment import NOT_APPLICABLE, NOT_AWAITED, EnrollmentWorkflow
+from workflows.state import EnrollmentInput, Status, StopRequest, TaskOutcome, workflow_id_for
 
 # Starts in flight at once for a bulk enrollment: enough to hide round trips, few enough
 # to leave the frontend's capacity to others.
@@ -174,6 +175,11 @@ async def enroll(
     return results
 
 
+async def may_enroll_into(session: AsyncSession, user: User, sequence_id: uuid.UUID) -> bool:
+    """Reps enroll only into sequences shared with them; everyone else into any."""
+    return user.role != Role.rep or await sequences.is_shared_with(session, sequence_id, user.id)
+
+
 async def get_or_404(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment:
     enrollment = await enrollments.get_enrollment(session, enrollment_id)
     if enrollment is None:
@@ -183,10 +189,6 @@ async def get_or_404(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollm
 
 _SIGNALS = {
     # signal: (statuses it applies to, what to say otherwise)
-    "stop": (
-        {EnrollmentStatus.active, EnrollmentStatus.failed},
-        "only a running enrollment can be stopped",
-    ),
     "reactivate": ({EnrollmentStatus.stopped}, "only a stopped enrollment can be reactivated"),
     "retry": ({EnrollmentStatus.failed}, "only a failed enrollment can be retried"),
 }
@@ -201,13 +203,14 @@ async def signal(temporal: Client, enrollment: Enrollment, name: str, *args: obj
         raise Conflict(f"enrollment {enrollment.id} has already ended")
 
 
+def _handle(temporal: Client, workflow_id: str) -> WorkflowHandle[EnrollmentWorkflow, object]:
+    return temporal.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
+
+
 async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: object) -> bool:
     """Signal an enrollment's running workflow; False when it has already finished."""
-    handle: WorkflowHandle[EnrollmentWorkflow, object] = temporal.get_workflow_handle_for(
-        EnrollmentWorkflow.run, workflow_id
-    )
     try:
-        await handle.signal(name, *args)
+        await _handle(temporal, workflow_id).signal(name, *args)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return False
@@ -215,23 +218,36 @@ async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: 
     return True
 
 
-async def close_open_tasks(
-    session: AsyncSession,
-    temporal: Client,
-    enrollment: Enrollment,
-    disposition: OpenTasks,
-    user: User,
-) -> None:
-    """Cancel or complete (with no result) the enrollment's open to-dos, as a stop asked."""
-    if disposition == OpenTasks.leave_open:
-        return
-    status = TaskStatus.cancelled if disposition == OpenTasks.cancel else TaskStatus.completed
-    for task in await tasks.open_tasks_of_enrollment(session, enrollment.id):
-        task.status, task.completed_by, task.completed_at = status, user.id, utcnow()
-        task.result = "none" if status == TaskStatus.completed else None
-        await signal_workflow(
-            temporal,
-            enrollment.workflow_id,
-            "task_outcome",
-            TaskOutcome(task_id=str(task.id), result=task.result or "cancelled"),
-        )
+async def stop(temporal: Client, enrollment: Enrollment, request: StopRequest) -> None:
+    """Stop through the workflow, which closes the open to-dos as asked and says at once when
+    the enrollment was no longer running (the projection may lag by a moment)."""
+    handle = _handle(temporal, enrollment.workflow_id)
+    if not await _updated(handle.execute_update(EnrollmentWorkflow.stop, request)):
+        raise Conflict(f"enrollment {enrollment.id} has already ended")
+
+
+async def record_task_outcome(temporal: Client, task: Task, outcome: TaskOutcome) -> bool:
+    """Hand a to-do's result to the run waiting for it, which records it on the to-do and
+    steers by it; False when no run waits for it (its enrollment ended, or there is none)."""
+    if not task.workflow_id:
+        return False
+    handle = _handle(temporal, task.workflow_id)
+    return await _updated(handle.execute_update(EnrollmentWorkflow.task_outcome, outcome))
+
+
+async def _updated(update: Awaitable[None]) -> bool:
+    """Whether a running workflow took the update; its refusal is the caller's conflict."""
+    try:
+        await update
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == NOT_AWAITED:
+            return False
+        if isinstance(cause, ApplicationError) and cause.type == NOT_APPLICABLE:
+            raise Conflict(cause.message) from None
+        raise Unavailable("the enrollment could not record this now; send it again") from None
+    return True

@@ -7,12 +7,14 @@ import pytest
 from temporalio.worker import Worker
 
 from api.main import create_app
+from store import users
 from store.db import SessionMaker
 from store.models import Role
 from tests.integration.conftest import make_user_key
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
+    eventually,
     get_json,
     new_contact,
     published_sequence,
@@ -165,6 +167,66 @@ async def test_reps_enroll_only_into_shared_sequences_and_control_only_their_own
     assert (
         await admin.post(f"/enrollments/{own.json()['id']}/stop", headers=as_rep)
     ).status_code == 202
+
+
+async def _rep(sessionmaker: SessionMaker) -> tuple[str, dict[str, str]]:
+    key = await make_user_key(sessionmaker, Role.rep)
+    async with sessionmaker() as session:
+        user = await users.user_for_key(session, key)
+    assert user is not None
+    return str(user.id), {"Authorization": f"Bearer {key}"}
+
+
+async def test_a_contacts_todo_list_shows_a_rep_only_their_own_as_the_item_route_does(
+    admin: httpx.AsyncClient, worker: Worker, sessionmaker: SessionMaker
+) -> None:
+    mine, as_me = await _rep(sessionmaker)
+    theirs, as_them = await _rep(sessionmaker)
+    call = {"kind": "call", "title": "Call"}
+    definition = {
+        "tracks": [
+            {
+                "id": "a",
+                "steps": [{**call, "id": "a", "assign_to": {"who": "user", "user_id": mine}}],
+            },
+            {
+                "id": "b",
+                "steps": [{**call, "id": "b", "assign_to": {"who": "user", "user_id": theirs}}],
+            },
+        ]
+    }
+    sequence_id = await published_sequence(admin, definition)
+    contact_id = await new_contact(admin)
+    await enroll(admin, sequence_id, contact_id)
+    everything = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/tasks"), lambda tasks: len(tasks) == 2
+    )
+    for task in everything:
+        allowed = (await admin.get(f"/tasks/{task['id']}", headers=as_me)).status_code == 200
+        assert allowed == (task["assigned_to"] == mine)
+    listed = (await admin.get(f"/contacts/{contact_id}/tasks", headers=as_me)).json()
+    assert [task["assigned_to"] for task in listed] == [mine]
+    listed = (await admin.get(f"/contacts/{contact_id}/tasks", headers=as_them)).json()
+    assert [task["assigned_to"] for task in listed] == [theirs]
+
+
+async def test_a_reps_event_enrolls_only_into_goal_sequences_shared_with_the_rep(
+    admin: httpx.AsyncClient, worker: Worker, sessionmaker: SessionMaker
+) -> None:
+    rep_id, as_rep = await _rep(sessionmaker)
+    goal = {"settings": {"goals": [{"event": "custom", "name": "demo_booked"}]}}
+    private = await published_sequence(admin, {**welcome_series("PT1H"), **goal})
+    shared = await published_sequence(admin, {**welcome_series("PT1H"), **goal})
+    sharing = await admin.post(f"/sequences/{shared}/shares", json={"user_id": rep_id})
+    assert sharing.status_code == 201, sharing.text
+    contact_id = await new_contact(admin)
+    event = {"contact_id": contact_id, "event": "custom", "name": "demo_booked"}
+    recorded = await admin.post("/events", json=event, headers=as_rep)
+    assert recorded.status_code == 202, recorded.text
+    assert len(recorded.json()["enrolled"]) == 1
+    enrollments = await get_json(admin, f"/contacts/{contact_id}/enrollments")
+    listed = enrollments["items"] if isinstance(enrollments, dict) else enrollments
+    assert [e["sequence_id"] for e in listed] == [shared], private
 
 
 async def test_admins_manage_users_and_their_keys(
