@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LINK_SECRET_LENGTH = 16
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -59,8 +61,11 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where recipients reach the API's links."
     )
-    unsubscribe_secret: str = Field(
-        default="embedded-stack-only", description="Signs unsubscribe links; set it in production."
+    unsubscribe_secret: str | None = Field(
+        default=None,
+        description="Signs the links recipients and providers are given (unsubscribe, fax "
+        f"documents); at least {LINK_SECRET_LENGTH} characters. `make run` makes one on its first "
+        "start and keeps it in the data directory.",
     )
     http_post_allow_private: bool = Field(
         default=False, description="Let HTTP post steps reach loopback and private addresses."
@@ -95,6 +100,17 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def require_link_secret(self) -> str:
+        """The links' signing secret; a process that would sign with none refuses to start."""
+        secret = self.unsubscribe_secret or ""
+        if len(secret) < LINK_SECRET_LENGTH:
+            raise RuntimeError(
+                f"UNSUBSCRIBE_SECRET must be set to at least {LINK_SECRET_LENGTH} characters: it "
+                "signs unsubscribe and document links, which anyone could forge without it. "
+                "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return secret
 
     def require_database_url(self) -> str:
         if not self.database_url:

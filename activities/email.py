@@ -13,9 +13,11 @@ from email.utils import formataddr, formatdate, parseaddr
 from html import escape
 
 import aiosmtplib
+from temporalio.exceptions import ApplicationError
 
 from activities import unsubscribe
 from activities.smtp_sessions import SmtpSessions
+from sequences.base import single_line
 from settings import Settings
 
 # Headers are kept as given, not parsed into header objects as the modern policy does (which
@@ -40,8 +42,19 @@ def _header(value: str) -> str | Header:
     return line if line.isascii() else Header(line, "utf-8")
 
 
+def _one_line(address: str) -> str:
+    """An address with a line break is refused, never mended: joining its lines would still
+    leave what the break began (`Acme\r\nBcc: x@y` parses as x@y)."""
+    try:
+        return single_line(address)
+    except ValueError:
+        raise ApplicationError(
+            f"the address {address!r} holds a line break or control character", non_retryable=True
+        ) from None
+
+
 def _address(value: str) -> str:
-    name, address = parseaddr(" ".join(value.splitlines()))
+    name, address = parseaddr(_one_line(value))
     return formataddr((name, address), charset="utf-8")
 
 
@@ -63,12 +76,12 @@ class SmtpSender:
     host: str
     port: int
     sender: str
+    unsubscribe_secret: str
     username: str | None = None
     password: str | None = None
     starttls: bool = False
     tls: bool = False
     base_url: str = "http://127.0.0.1:8000"
-    unsubscribe_secret: str = "embedded-stack-only"
     sessions: SmtpSessions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -87,7 +100,7 @@ class SmtpSender:
             starttls=settings.smtp_starttls,
             tls=settings.smtp_tls,
             base_url=settings.public_base_url,
-            unsubscribe_secret=settings.unsubscribe_secret,
+            unsubscribe_secret=settings.require_link_secret(),
         )
 
     def unsubscribe_url(self, contact_id: uuid.UUID) -> str:
@@ -140,7 +153,7 @@ class SmtpSender:
         """The sequence's sender; a sender with only a name borrows the server's address."""
         if not sender:
             return self.sender
-        name, address = parseaddr(sender)
+        name, address = parseaddr(_one_line(sender))
         return formataddr((name, address or self.sender))
 
     async def send(self, email: Message) -> None:

@@ -16,7 +16,7 @@ class Links:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Links":
-        return cls(settings.public_base_url.rstrip("/"), settings.unsubscribe_secret)
+        return cls(settings.public_base_url.rstrip("/"), settings.require_link_secret())
 
     def status_callback(self) -> str:
         return f"{self.base_url}/webhooks/twilio/status"

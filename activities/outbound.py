@@ -19,6 +19,9 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 # The well-known NAT64 prefix: a gateway turns these into the IPv4 address in the last 32 bits.
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv4-compatible IPv6 (deprecated since 2006): `[::127.0.0.1]` is `::7f00:1`, which Python
+# calls global; nothing public is reached this way.
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -92,10 +95,13 @@ class OutboundPolicy:
 
 
 def _is_public(address: IPAddress) -> bool:
-    if not address.is_global:
+    """Only globally routable unicast: Python counts multicast (224.0.0.0/4, ff00::/8) global."""
+    if not address.is_global or address.is_multicast:
         return False
     # An IPv6 address that carries an IPv4 one is only as public as the IPv4 address it reaches.
     if isinstance(address, ipaddress.IPv6Address):
+        if address in IPV4_COMPATIBLE:
+            return False
         if address in NAT64:
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF).is_global
         if address.sixtofour is not None:

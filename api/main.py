@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or get_settings()
+        config.require_link_secret()
         engine = create_engine(config.require_database_url())
         app.state.services = AppState(
             settings=config,

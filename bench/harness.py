@@ -6,6 +6,7 @@ ratio is measured under the same conditions.
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,9 @@ from store.db import SessionMaker, create_engine, create_sessionmaker
 from store.migrate import upgrade
 from workflows import search_attributes
 from workflows.client import DATA_CONVERTER
+
+# Made per run: the benchmarks sign links as production does, with a secret of their own.
+BENCH_LINK_SECRET = secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -68,6 +72,7 @@ async def embedded(*, temporal_in_memory: bool = False) -> AsyncIterator[Service
                 database_url=url,
                 temporal_address=env.client.service_client.config.target_host,
                 temporal_task_queue="bench-enrollments",
+                unsubscribe_secret=BENCH_LINK_SECRET,
             )
             app = create_app(settings)
             async with (
@@ -84,7 +89,12 @@ async def embedded(*, temporal_in_memory: bool = False) -> AsyncIterator[Service
                     sessionmaker=create_sessionmaker(engine),
                     settings=settings,
                     api=api,
-                    email=SmtpSender(host=HOST, port=sink.port, sender="bench@example.com"),
+                    email=SmtpSender(
+                        host=HOST,
+                        port=sink.port,
+                        sender="bench@example.com",
+                        unsubscribe_secret=BENCH_LINK_SECRET,
+                    ),
                     sink=sink,
                 )
         finally:
@@ -124,6 +134,7 @@ def worker_env(services: Services) -> dict[str, str]:
         "TEMPORAL_TASK_QUEUE": services.settings.temporal_task_queue,
         **services.sink.smtp_env(),
         "MAIL_FROM": services.email.sender,
+        "UNSUBSCRIBE_SECRET": BENCH_LINK_SECRET,
         "LOG_LEVEL": "WARNING",
     }
 

@@ -30,7 +30,7 @@ import httpx
 from temporalio.client import Client
 
 from bench.sink import HOST, MailSink, free_port
-from devstack.services import DEV_SERVER_TUNING, start_postgres, temporal_binary
+from devstack.services import DEV_SERVER_TUNING, kept_secret, start_postgres, temporal_binary
 from store import users
 from store.migrate import upgrade
 from workflows import search_attributes
@@ -296,6 +296,7 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_TASK_QUEUE": self.task_queue,
             "PYTHONUNBUFFERED": "1",
+            "UNSUBSCRIBE_SECRET": kept_secret(self.root),
             **self._extra_env,
         }
 

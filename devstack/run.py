@@ -19,6 +19,7 @@ from devstack.mailbox import Mailbox
 from devstack.services import (
     DevstackError,
     ensure_port_free,
+    kept_secret,
     start_postgres,
     start_temporal,
     wait_for_port,
@@ -68,7 +69,12 @@ def run(settings: Settings) -> None:
         if key:
             print(f"\nFirst admin API key (shown once, keep it): {key}\n", flush=True)
 
-        env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "TEMPORAL_ADDRESS": temporal_address,
+            "UNSUBSCRIBE_SECRET": settings.unsubscribe_secret or kept_secret(settings.data_dir),
+        }
         worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
         children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))
         api_env = {**env, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}

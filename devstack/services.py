@@ -1,5 +1,7 @@
 """The embedded services: the Temporal dev server binary and a PostgreSQL from pgserver."""
 
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -105,3 +107,15 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir.resolve(), cleanup_mode="stop")
     return server.get_uri(), server
+
+
+def kept_secret(data_dir: Path) -> str:
+    """The embedded stack's link-signing secret: made at random on the first start and kept in
+    the data directory (readable by its owner only), so links sent earlier stay valid."""
+    path = data_dir / "link-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

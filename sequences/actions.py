@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
-from sequences.base import StepBase, Template
+from sequences.base import HeaderText, StepBase, Template
 from sequences.manual import AssignTo, Wait
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -29,7 +29,7 @@ class SendTo(BaseModel):
 
     who: Recipient = Recipient.contact
     user_id: uuid.UUID | None = Field(default=None, description="When who is 'user'.")
-    address: str | None = Field(
+    address: HeaderText | None = Field(
         default=None,
         max_length=320,
         description="An email address or number, when who is 'address'.",

@@ -27,6 +27,19 @@ def _step_id(value: str) -> str:
 
 StepId = Annotated[str, AfterValidator(_step_id)]
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def single_line(value: str) -> str:
+    """Text that goes into a message header: a line break there would start a header of the
+    text's choosing (`Acme\r\nBcc: ...`)."""
+    if _CONTROL.search(value):
+        raise ValueError("must be one line: no line breaks, tabs or other control characters")
+    return value
+
+
+HeaderText = Annotated[str, AfterValidator(single_line)]
+
 
 def known_timezone(name: str | None) -> str | None:
     if name is None:

@@ -7,6 +7,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from sequences.actions import Channel
+from sequences.base import HeaderText
 
 PerMinute = Annotated[int, Field(ge=1, le=100_000)]
 
@@ -16,7 +17,7 @@ class Sender(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(default="", max_length=200, description="The display name in From.")
+    name: HeaderText = Field(default="", max_length=200, description="The display name in From.")
     address: EmailStr | None = Field(default=None, description="The From address.")
     reply_to: EmailStr | None = None
     user_id: uuid.UUID | None = Field(

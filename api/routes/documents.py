@@ -21,7 +21,7 @@ router = APIRouter(tags=["documents"], responses=problems(404, 422))
 )
 async def fax_document(token: str, session: SessionDep, settings: SettingsDep) -> Response:
     """The fax's pages as PDF, for the fax provider to fetch."""
-    message_id = unsubscribe.record_of(token, settings.unsubscribe_secret, FAX_DOCUMENT)
+    message_id = unsubscribe.record_of(token, settings.require_link_secret(), FAX_DOCUMENT)
     message = await session.get(Message, message_id) if message_id else None
     if message is None or message.channel != Channel.fax:
         raise NotFound("this fax document link is not valid")

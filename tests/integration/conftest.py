@@ -47,6 +47,8 @@ pytestmark = pytest.mark.integration
 
 # The tests' HTTP receivers listen on loopback, which production refuses by default.
 TEST_OUTBOUND = OutboundPolicy(allow_private=True, signing_secret="test-secret")
+# What the tests' API and emails sign links with.
+TEST_LINK_SECRET = "test-link-secret-for-the-suite"
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +119,7 @@ def settings(database_url: str, client: Client, task_queue: str) -> Settings:
         database_url=database_url,
         temporal_address=client.service_client.config.target_host,
         temporal_task_queue=task_queue,
+        unsubscribe_secret=TEST_LINK_SECRET,
     )
 
 
@@ -228,7 +231,12 @@ class SmtpSink:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
-        self.sender = SmtpSender(host="127.0.0.1", port=port, sender="campaigns@example.com")
+        self.sender = SmtpSender(
+            host="127.0.0.1",
+            port=port,
+            sender="campaigns@example.com",
+            unsubscribe_secret=TEST_LINK_SECRET,
+        )
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -27,7 +27,7 @@ from activities.links import Links
 from activities.providers import PhoneProvider
 from store.db import SessionMaker
 from store.models import Message
-from tests.integration.conftest import TEST_OUTBOUND, SmtpSink
+from tests.integration.conftest import TEST_LINK_SECRET, TEST_OUTBOUND, SmtpSink
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
@@ -38,7 +38,7 @@ from tests.integration.helpers import (
 )
 from worker import create_worker
 
-SECRET = "embedded-stack-only"  # the API's default, so its document links verify
+SECRET = TEST_LINK_SECRET  # the API's, so its document links verify
 
 
 class Provider(BaseHTTPRequestHandler):

@@ -19,7 +19,7 @@ from devstack.services import DEV_SERVER_TUNING, temporal_binary
 from settings import Settings
 from store.db import SessionMaker
 from store.models import Role
-from tests.integration.conftest import make_user_key
+from tests.integration.conftest import TEST_LINK_SECRET, make_user_key
 from tests.integration.helpers import (
     declare_field,
     enroll,
@@ -62,6 +62,7 @@ async def stack(
         database_url=database_url,
         temporal_address=eager_env.client.service_client.config.target_host,
         temporal_task_queue=task_queue,
+        unsubscribe_secret=TEST_LINK_SECRET,
     )
     app = create_app(settings)
     key = await make_user_key(sessionmaker, Role.admin)

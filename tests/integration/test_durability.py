@@ -60,6 +60,7 @@ def spawn_worker(settings: Settings) -> Iterator[Callable[[], subprocess.Popen[b
         "DATABASE_URL": settings.require_database_url(),
         "TEMPORAL_ADDRESS": settings.temporal_target,
         "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "UNSUBSCRIBE_SECRET": settings.require_link_secret(),
     }
 
     def spawn() -> subprocess.Popen[bytes]:

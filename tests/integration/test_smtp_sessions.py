@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 
 from activities.email import SmtpSender
 from activities.smtp_sessions import KEPT
+from tests.integration.conftest import TEST_LINK_SECRET as LINKS
 
 
 class CountingServer:
@@ -69,7 +70,9 @@ def _email(sender: SmtpSender, to: str) -> Message:
 
 
 async def test_messages_one_after_another_share_one_session(smtp: CountingServer) -> None:
-    sender = SmtpSender(host="127.0.0.1", port=smtp.port, sender="campaigns@example.com")
+    sender = SmtpSender(
+        host="127.0.0.1", port=smtp.port, sender="campaigns@example.com", unsubscribe_secret=LINKS
+    )
     for n in range(5):
         await sender.send(_email(sender, f"c{n}@example.com"))
     assert [to for to, _ in smtp.received] == [f"c{n}@example.com" for n in range(5)]
@@ -80,7 +83,9 @@ async def test_messages_one_after_another_share_one_session(smtp: CountingServer
 async def test_messages_at_once_each_get_a_session_and_the_extra_are_closed(
     smtp: CountingServer,
 ) -> None:
-    sender = SmtpSender(host="127.0.0.1", port=smtp.port, sender="campaigns@example.com")
+    sender = SmtpSender(
+        host="127.0.0.1", port=smtp.port, sender="campaigns@example.com", unsubscribe_secret=LINKS
+    )
     burst = KEPT + 4
     await asyncio.gather(*(sender.send(_email(sender, f"c{n}@example.com")) for n in range(burst)))
     assert len(smtp.received) == burst
@@ -94,7 +99,9 @@ async def test_messages_at_once_each_get_a_session_and_the_extra_are_closed(
 async def test_a_refused_recipient_keeps_the_session_for_the_next_message(
     smtp: CountingServer,
 ) -> None:
-    sender = SmtpSender(host="127.0.0.1", port=smtp.port, sender="campaigns@example.com")
+    sender = SmtpSender(
+        host="127.0.0.1", port=smtp.port, sender="campaigns@example.com", unsubscribe_secret=LINKS
+    )
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
         await sender.send(_email(sender, "refused@example.com"))
     await sender.send(_email(sender, "ada@example.com"))
@@ -106,7 +113,12 @@ async def test_a_refused_recipient_keeps_the_session_for_the_next_message(
 async def test_a_session_the_server_closed_while_idle_is_replaced(
     impatient_smtp: CountingServer,
 ) -> None:
-    sender = SmtpSender(host="127.0.0.1", port=impatient_smtp.port, sender="campaigns@example.com")
+    sender = SmtpSender(
+        host="127.0.0.1",
+        port=impatient_smtp.port,
+        sender="campaigns@example.com",
+        unsubscribe_secret=LINKS,
+    )
     await sender.send(_email(sender, "first@example.com"))
     await asyncio.sleep(2)  # the server hangs up on the idle session meanwhile
     await sender.send(_email(sender, "second@example.com"))

@@ -4,12 +4,16 @@ import uuid
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
+from temporalio.exceptions import ApplicationError
+
 from activities.email import SmtpSender
 
 SENDER = SmtpSender(
     host="127.0.0.1",
     port=25,
     sender="campaigns@example.com",
+    unsubscribe_secret="unit-test-link-secret",
     base_url="https://campaigns.example.com/a/very/long/base/path/" + "x" * 120,
 )
 
@@ -66,11 +70,27 @@ def test_a_line_break_in_a_subject_cannot_add_a_header() -> None:
         to="ada@example.com",
         subject="Hi\r\nBcc: everyone@example.com",
         body="b",
-        reply_to="rep@example.com\nBcc: more@example.com",
     ).as_bytes()
     read = _read(raw)
     assert read["Bcc"] is None
     assert read["Subject"] == "Hi Bcc: everyone@example.com"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"sender": "Acme\r\nBcc: leak@example.com"},
+        {"sender": "Acme\nBcc: leak@example.com <sales@example.com>"},
+        {"reply_to": "rep@example.com\nBcc: more@example.com"},
+        {"to": "ada@example.com\r\nBcc: more@example.com"},
+    ],
+)
+def test_an_address_with_a_line_break_fails_the_step_for_good(header: dict[str, str]) -> None:
+    with pytest.raises(ApplicationError) as refused:
+        fields = {"to": "ada@example.com", "subject": "s", "body": "b", **header}
+        SENDER.compose(effect_key="k4", **fields)  # type: ignore[arg-type]
+    assert refused.value.non_retryable
+    assert "holds a line break or control character" in str(refused.value)
 
 
 def test_the_unsubscribe_header_stays_on_one_line_and_the_link_is_in_both_parts() -> None:

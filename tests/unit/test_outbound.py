@@ -82,6 +82,11 @@ async def post(policy: OutboundPolicy, url: str, client: httpx.AsyncClient) -> h
         "::ffff:10.0.0.1",  # IPv4-mapped
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "::7f00:1",  # IPv4-compatible 127.0.0.1, what [::127.0.0.1] resolves to
+        "::808:808",  # IPv4-compatible, even of a public address: deprecated, never routed
+        "224.0.0.1",  # multicast
+        "239.255.255.250",
+        "ff0e::1",
     ],
 )
 async def test_a_name_resolving_to_a_non_public_address_is_refused_for_good(address: str) -> None:

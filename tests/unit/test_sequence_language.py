@@ -382,3 +382,17 @@ def test_definition_error_message_joins_where_and_message() -> None:
 
     assert isinstance(caught.value, ValueError)
     assert str(caught.value).startswith(f"{WAIT}: must be a positive duration")
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["sender", "send_to"],
+)
+def test_a_line_break_in_a_header_value_is_refused_at_publish(where: str) -> None:
+    raw = valid()
+    if where == "sender":
+        raw["settings"] = {"sending": {"sender": {"name": "Acme\r\nBcc: leak@example.com"}}}
+    else:
+        step(raw, 1)["send_to"] = {"who": "address", "address": "a@example.com\nBcc: b@example.com"}
+    error = only_error(raw)
+    assert "must be one line: no line breaks" in error["message"], error
