@@ -22,6 +22,7 @@ from activities.http import HttpActivities
 from activities.links import Links
 from activities.messaging import MessagingActivities
 from activities.outbound import OutboundPolicy
+from activities.permanent import PermanentDatabaseErrors
 from activities.projection import ProjectionActivities
 from activities.providers import PhoneProvider
 from activities.runs import StepRunActivities
@@ -91,6 +92,7 @@ def create_worker(
         max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
         max_concurrent_local_activities=LOCAL_ACTIVITIES_AT_ONCE,
         max_cached_workflows=CACHED_RUNS,
+        interceptors=[PermanentDatabaseErrors()],
         activities=[
             runs.run_steps,
             dispatch.dispatch,

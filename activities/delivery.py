@@ -8,6 +8,7 @@ repeated either. A channel without a configured provider leaves its messages que
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import NoReturn
 
 import aiosmtplib
 from temporalio import activity
@@ -113,21 +114,29 @@ class DeliveryActivities:
             await messages.update_message(connection, message_id, claimed_until=None)
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:
-        email = sender.compose(
-            effect_key=message.effect_key,
-            to=message.to_address,
-            subject=message.subject,
-            body=message.body,
-            html=message.html_body,
-            sender=message.sender,
-            reply_to=message.reply_to,
-            # Staff notifications carry no unsubscribe link: only contacts opt out.
-            unsubscribe_from=message.contact_id if message.to_contact else None,
-        )
+        try:
+            email = sender.compose(
+                effect_key=message.effect_key,
+                to=message.to_address,
+                subject=message.subject,
+                body=message.body,
+                html=message.html_body,
+                sender=message.sender,
+                reply_to=message.reply_to,
+                # Staff notifications carry no unsubscribe link: only contacts opt out.
+                unsubscribe_from=message.contact_id if message.to_contact else None,
+            )
+        except ApplicationError as refused:
+            await self._fail(message, str(refused))
         try:
             await sender.send(email)
         except aiosmtplib.SMTPRecipientsRefused as refused:
             await self._fail(message, f"the mail server refused {message.to_address}: {refused}")
+        except aiosmtplib.SMTPResponseException as answer:
+            # 5xx is the server's final word (552: too large, 554: rejected); 4xx may pass later.
+            if answer.code >= 500:
+                await self._fail(message, f"the mail server refused the message: {answer}")
+            raise
         return str(email["Message-ID"]).strip("<>")
 
     async def _send_by_phone(self, phone: PhoneProvider, message: Message) -> str:
@@ -148,7 +157,6 @@ class DeliveryActivities:
                 str(unavailable),
                 next_retry_delay=timedelta(seconds=delay) if delay else None,
             ) from unavailable
-        raise AssertionError("unreachable")
 
     async def _print(self, message: Message) -> None:
         """A letter joins the letters' fulfilment list; it counts as sent once fulfilled."""
@@ -168,7 +176,7 @@ class DeliveryActivities:
                 ),
             )
 
-    async def _fail(self, message: Message, reason: str) -> None:
+    async def _fail(self, message: Message, reason: str) -> NoReturn:
         activity.logger.warning("%s %s failed for good: %s", message.channel, message.id, reason)
         await self._mark(message.id, MessageStatus.failed, detail=reason)
         raise ApplicationError(reason, non_retryable=True)

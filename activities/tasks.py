@@ -19,7 +19,7 @@ from sequences import CONTACT_ATTRIBUTES, FieldCompare, FieldOp, HasTag
 from sequences.merge import render
 from store import contacts, tasks
 from store.db import SessionMaker, transaction
-from store.models import Contact, Task, TaskStatus
+from store.models import TASK_TITLE_LENGTH, Contact, Task, TaskStatus
 
 
 class TaskActivities:
@@ -37,6 +37,13 @@ class TaskActivities:
             enrolled_by = uuid.UUID(request.enrolled_by) if request.enrolled_by else None
             assignee = await tasks.resolve_assignee(session, contact, step.assign_to, enrolled_by)
             values = await merge_values(session, contact)
+            title = render(step.title, values)
+            if len(title) > TASK_TITLE_LENGTH:
+                raise ApplicationError(
+                    f"the to-do's title renders to {len(title)} characters, over the "
+                    f"{TASK_TITLE_LENGTH} a title holds: shorten the step's title or what it merges",
+                    non_retryable=True,
+                )
             task = await tasks.create_task(
                 session,
                 Task(
@@ -46,7 +53,7 @@ class TaskActivities:
                     workflow_id=request.workflow_id,
                     step_id=step.id,
                     kind=step.kind,
-                    title=render(step.title, values),
+                    title=title,
                     instructions=step.instructions,
                     assigned_to=assignee,
                     due_at=request.now + step.due_in,

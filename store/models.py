@@ -342,6 +342,9 @@ class TaskStatus(StrEnum):
     cancelled = "cancelled"
 
 
+TASK_TITLE_LENGTH = 300
+
+
 class Task(SQLModel, table=True):
     """A to-do for a person: a call, a task or a manual email, usually created by a sequence."""
 
@@ -356,7 +359,7 @@ class Task(SQLModel, table=True):
     workflow_id: str | None = Field(default=None, max_length=200)
     step_id: str | None = Field(default=None, max_length=100)
     kind: str = Field(max_length=20)
-    title: str = Field(max_length=300)
+    title: str = Field(max_length=TASK_TITLE_LENGTH)
     instructions: str = Field(default="")
     assigned_to: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     due_at: datetime | None = _optional_timestamp()

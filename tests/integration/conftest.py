@@ -224,6 +224,8 @@ class SmtpSink:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 
     REFUSED = "refused@example.com"
+    # Its messages are refused at DATA as too large, the server's final word.
+    TOO_LARGE = "too-large@example.com"
 
     def __init__(self) -> None:
         self.received: list[email.message.Message] = []
@@ -247,6 +249,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.TOO_LARGE in envelope.rcpt_tos:
+            return "552 5.3.4 message size exceeds fixed limit"
         self.received.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted"
 

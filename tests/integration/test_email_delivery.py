@@ -103,6 +103,20 @@ async def test_a_refused_address_fails_the_step_with_the_reason(
     assert smtp_sink.received == []
 
 
+async def test_a_message_the_server_refuses_for_good_fails_the_step_with_the_reason(
+    admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink
+) -> None:
+    contact_id = await new_contact(admin, email=SmtpSink.TOO_LARGE)
+    enrollment = await enroll(admin, await published_sequence(admin, GREETING), contact_id)
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"] == (
+        "step 'hello': the mail server refused the message: "
+        "(552, '5.3.4 message size exceeds fixed limit')"
+    ), failed
+    [stored] = await get_json(admin, f"/contacts/{contact_id}/messages")
+    assert stored["status"] == "failed"
+
+
 async def test_a_retry_after_the_address_is_fixed_sends_the_email_once(
     admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink, sessionmaker: SessionMaker
 ) -> None:
