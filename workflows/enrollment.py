@@ -61,6 +61,8 @@ with workflow.unsafe.imports_passed_through():
         WaitForEventStep,
     )
     from workflows.state import (
+        NOT_APPLICABLE,
+        NOT_AWAITED,
         ContactEventSignal,
         EnrollmentInput,
         EnrollmentResult,
@@ -76,10 +78,6 @@ with workflow.unsafe.imports_passed_through():
         missing_positions,
     )
 
-# Why an update was refused, for the API to answer: it does not apply in the enrollment's
-# state, or this run does not wait for the to-do (one a run before it created).
-NOT_APPLICABLE = "NotApplicable"
-NOT_AWAITED = "NotAwaited"
 # The latest contact events an enrollment remembers for its event waits.
 EVENTS_KEPT = 100
 # The most steps one run takes (see _run_from).

@@ -7,6 +7,11 @@ from pydantic import BaseModel, Field
 
 from sequences import Outcome, SequenceDefinition
 
+# Why an update was refused, for the API to answer: it does not apply in the enrollment's
+# state, or this run does not wait for the to-do (one a run before it created).
+NOT_APPLICABLE = "NotApplicable"
+NOT_AWAITED = "NotAwaited"
+
 
 class Status(StrEnum):
     active = "active"

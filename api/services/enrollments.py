@@ -32,8 +32,16 @@ from store.models import (
     User,
 )
 from workflows import search_attributes as sa
-from workflows.enrollment import NOT_APPLICABLE, NOT_AWAITED, EnrollmentWorkflow
-from workflows.state import EnrollmentInput, Status, StopRequest, TaskOutcome, workflow_id_for
+from workflows.enrollment import EnrollmentWorkflow
+from workflows.state import (
+    NOT_APPLICABLE,
+    NOT_AWAITED,
+    EnrollmentInput,
+    Status,
+    StopRequest,
+    TaskOutcome,
+    workflow_id_for,
+)
 
 # Starts in flight at once for a bulk enrollment: enough to hide round trips, few enough
 # to leave the frontend's capacity to others.
