@@ -30,7 +30,7 @@ def _store_a_value_that_cannot_fit(sessionmaker: SessionMaker) -> Callable[[], A
     return store
 
 
-@workflow.defn(name="StoresOnce")
+@workflow.defn(name="StoresOnce", sandboxed=False)
 class StoresOnce:
     @workflow.run
     async def run(self) -> None:
