@@ -10,9 +10,16 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError, nodes
-from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, nodes
+
+from sequences.template_sandbox import (
+    OPERATORS,
+    BoundedEnvironment,
+    TemplateLimit,
+    bounded_render,
+    check_range,
+    undeclared_names,
+)
 
 KNOWN_FIELDS = frozenset(
     {
@@ -34,22 +41,8 @@ class TemplateRenderError(Exception):
     """A template that cannot be rendered; retrying will not help (retry policies name it)."""
 
 
-def _blank_if_none(value: Any) -> Any:
-    return "" if value is None else value
-
-
-def _environment(*, html: bool) -> SandboxedEnvironment:
-    # Chainable: a custom field the contact lacks renders empty instead of failing the step.
-    return SandboxedEnvironment(
-        undefined=ChainableUndefined,
-        autoescape=html,
-        keep_trailing_newline=True,
-        finalize=_blank_if_none,
-    )
-
-
-_TEXT = _environment(html=False)
-_HTML = _environment(html=True)
+_TEXT = BoundedEnvironment(html=False)
+_HTML = BoundedEnvironment(html=True)
 
 
 def _dotted(node: nodes.Node) -> str | None:
@@ -88,6 +81,32 @@ def _private_attributes(tree: nodes.Template) -> list[str]:
     return found
 
 
+def _refuse_what_cannot_finish(tree: nodes.Template) -> None:
+    """What the render would refuse on every attempt, refused at publish: operators on
+    constants past their limits (`10 ** (10 ** 8)`, `'a' * 10**9`), a constant range too long."""
+    try:
+        for node in tree.find_all(nodes.BinExpr):
+            _constant(node)
+        for call in tree.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "range":
+                bounds = [_constant(arg) for arg in call.args]
+                if bounds and all(isinstance(bound, int) for bound in bounds):
+                    check_range(*bounds)
+    except TemplateLimit as limit:
+        raise ValueError(f"the template cannot be rendered: {limit}") from None
+
+
+def _constant(node: nodes.Node) -> Any:
+    """The value of a literal, or of bounded operators on literals; None otherwise."""
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, nodes.BinExpr) and node.operator in OPERATORS:
+        left, right = _constant(node.left), _constant(node.right)
+        if left is not None and right is not None:
+            return OPERATORS[node.operator](left, right)
+    return None
+
+
 def merge_fields_in(template: str) -> list[str]:
     """The merge fields a template reads, e.g. ["contact.first_name"]; [] if it does not parse."""
     try:
@@ -109,13 +128,17 @@ def check_merge_fields(template: str) -> str:
     """The template, if it parses and reads only known merge fields; a ValueError saying why not."""
     try:
         tree = _TEXT.parse(template)
+        private = _private_attributes(tree)
+        if private:
+            raise ValueError(f"templates cannot read private attributes ({', '.join(private)})")
+        _refuse_what_cannot_finish(tree)
+        # Compiles (without running) the template: unknown filters and tests show here.
+        names = undeclared_names(tree)
     except TemplateError as error:
         line = getattr(error, "lineno", None)
-        raise ValueError(f"template error{f' on line {line}' if line else ''}: {error}") from None
-    private = _private_attributes(tree)
-    if private:
-        raise ValueError(f"templates cannot read private attributes ({', '.join(private)})")
-    strangers = sorted(find_undeclared_variables(tree) - ROOTS)
+        message = str(error).splitlines()[0]
+        raise ValueError(f"template error{f' on line {line}' if line else ''}: {message}") from None
+    strangers = sorted(names - ROOTS - set(_TEXT.globals))
     if strangers:
         raise ValueError(
             f"unknown name(s) {', '.join(strangers)}; templates read contact, owner and company"
@@ -137,7 +160,7 @@ def _compiled(template: str, html: bool) -> Any:
 def render(template: str, values: Mapping[str, Any], *, html: bool = False) -> str:
     """The template with the values merged in; HTML templates escape each value."""
     try:
-        return str(_compiled(template, html).render(values))
+        return bounded_render(_compiled(template, html), values)
     # Anything a template raises while rendering (a sandbox refusal, calling a string) is the
     # template's fault, and the same on every attempt.
     except Exception as error:

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound, problems
@@ -29,7 +30,10 @@ router = APIRouter(
 async def _validated(session: SessionDep, definition: dict[str, Any]) -> dict[str, Any]:
     """The definition checked as a whole, against the declared custom fields and the users."""
     try:
-        parsed = parse_definition(definition, await custom_fields.field_types(session))
+        # In a thread: a large definition's templates take a while to check, and the event
+        # loop must go on answering other requests meanwhile.
+        types = await custom_fields.field_types(session)
+        parsed = await run_in_threadpool(parse_definition, definition, types)
     except DefinitionError as error:
         raise Invalid(f"invalid sequence: {error}", errors=error.errors) from None
     dumped = parsed.model_dump(mode="json")
