@@ -36,7 +36,9 @@ class HttpActivities:
             done = await session.scalar(
                 select(HttpDelivery).where(col(HttpDelivery.effect_key) == ref.effect_key)
             )
-            if done is not None and done.status_code is not None and done.status_code < 500:
+            # Only an accepted post is done: one refused (4xx) failed the step, and the
+            # operator's retry, after fixing the cause, must post again.
+            if done is not None and done.status_code is not None and done.status_code < 400:
                 return HttpPostResult(status_code=done.status_code)
             contact = await load_contact(session, ref)
             values = await merge_values(session, contact)

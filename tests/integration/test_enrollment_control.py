@@ -6,9 +6,11 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from tests.integration.conftest import Receiver
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
+    eventually,
     get_json,
     new_contact,
     published_sequence,
@@ -123,3 +125,51 @@ async def test_permanent_failure_marks_enrollment_failed_and_retry_resumes(
     assert done["failure_reason"] is None
     messages = await get_json(admin, f"/contacts/{contact_id}/messages")
     assert [m["to_address"] for m in messages] == ["ada@example.com"]
+
+
+async def test_a_retry_that_fails_again_shows_failed_with_the_reason(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    sequence_id = await published_sequence(admin, welcome_series("PT1S"))
+    contact_id = await new_contact(admin, email=None)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    reason = f"step 'welcome': contact {contact_id} has no email address"
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"] == reason
+
+    for failures in (2, 3):
+        retry = await admin.post(f"/enrollments/{enrollment['id']}/retry")
+        assert retry.status_code == 202, retry.text
+        events = await eventually(
+            lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+            lambda body, failures=failures: (  # type: ignore[misc]
+                [e["kind"] for e in body["events"]].count("step_failed") == failures
+            ),
+        )
+        assert (events["status"], events["failure_reason"]) == ("failed", reason)
+
+
+async def test_a_retried_post_refused_again_shows_failed_with_the_reason(
+    admin: httpx.AsyncClient, worker: Worker, http_receiver: tuple[str, type[Receiver]]
+) -> None:
+    url, handler = http_receiver
+    handler.status = 400
+    steps = [
+        {"id": "welcome", "kind": "email", "subject": "Welcome", "body": "Hello"},
+        {"id": "crm", "kind": "http_post", "url": url},
+        {"id": "tag", "kind": "apply_tag", "tag": "synced"},
+    ]
+    sequence_id = await published_sequence(admin, {"tracks": [{"id": "main", "steps": steps}]})
+    enrollment = await enroll(admin, sequence_id, await new_contact(admin))
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"].startswith("step 'crm': ")
+    for posts in (2, 3):
+        retry = await admin.post(f"/enrollments/{enrollment['id']}/retry")
+        assert retry.status_code == 202, retry.text
+        again = await eventually(
+            lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+            lambda body, posts=posts: (  # type: ignore[misc]
+                len(handler.received) == posts and body["status"] == "failed"
+            ),
+        )
+        assert again["failure_reason"] == failed["failure_reason"]
