@@ -57,11 +57,7 @@ class TimerActivities:
             )
         if isinstance(step, DateTimerStep):
             due = schedule.date_due(now, step.on, step.at, tz)
-            if schedule.is_past(now, due):
-                if step.if_past == IfPast.skip:
-                    return DueTime(skipped=f"{step.on} {step.at} had already passed")
-                return DueTime(at=now)
-            return DueTime(at=due)
+            return _unless_past(now, due, step.if_past, f"{step.on} {step.at}")
         if isinstance(step, FieldTimerStep):
             value = _as_date(fields.get(step.field))
             if value is None:
@@ -83,8 +79,17 @@ class TimerActivities:
             due = schedule.event_due(
                 now, request.event_date, tz, offset_days=step.offset_days, at=step.at
             )
-            return DueTime(at=max(due, now))
+            moment = f"{step.offset_days:+d} days from the event date {request.event_date}"
+            return _unless_past(now, due, step.if_past, f"{moment}, {step.at}")
         raise AssertionError(f"not a timer step: {step.kind}")
+
+
+def _unless_past(now: datetime, due: datetime, if_past: IfPast, moment: str) -> DueTime:
+    if not schedule.is_past(now, due):
+        return DueTime(at=due)
+    if if_past == IfPast.skip:
+        return DueTime(skipped=f"{moment} had already passed")
+    return DueTime(at=now)
 
 
 def _next_period(anchor: datetime, now: datetime, period: timedelta) -> datetime:

@@ -1,6 +1,7 @@
 """What every step shares: ids, transitions to other steps, outcomes, templates."""
 
 import re
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -8,9 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 
@@ -26,6 +29,28 @@ def _step_id(value: str) -> str:
 
 
 StepId = Annotated[str, AfterValidator(_step_id)]
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_ISO_DURATION = re.compile(
+    rf"^-?P(?=\d|T\d)(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
+    rf"(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
+)
+
+
+def _iso_duration(value: object, info: ValidationInfo) -> object:
+    """Durations are ISO 8601 text only: a bare number (seconds? minutes?) or "5 minutes"
+    would be read some way the designer did not mean."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str) or not _ISO_DURATION.match(value):
+        raise ValueError(
+            f"{info.field_name}: {value!r} is not an ISO 8601 duration; write it like PT30M (30 minutes), "
+            "PT2H (2 hours), P3D (3 days) or P1DT12H"
+        )
+    return value
+
+
+IsoDuration = Annotated[timedelta, BeforeValidator(_iso_duration)]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.base import CONTINUE, Outcome, StepBase, Template, Transition
+from sequences.base import CONTINUE, IsoDuration, Outcome, StepBase, Template, Transition
 
 MAX_WAIT = timedelta(days=3660)
 
@@ -26,7 +26,7 @@ def _positive_wait(duration: timedelta) -> timedelta:
     return duration
 
 
-Wait = Annotated[timedelta, AfterValidator(_positive_wait)]
+Wait = Annotated[IsoDuration, AfterValidator(_positive_wait)]
 
 
 class Assignee(StrEnum):

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.base import StepBase
+from sequences.base import IsoDuration, StepBase
 from sequences.schedule import DayRule
 
 # A delay longer than this is almost certainly a typo (P100Y instead of P10D).
@@ -46,7 +46,7 @@ class DelayStep(_Timer):
     day, inside a window, or on weekdays / business days only, in the contact's timezone."""
 
     kind: Literal["delay"] = "delay"
-    duration: Annotated[timedelta, AfterValidator(_positive_bounded)]
+    duration: Annotated[IsoDuration, AfterValidator(_positive_bounded)]
     at: time | None = Field(default=None, description="Then at this local time, e.g. 09:00.")
     window: TimeWindow | None = Field(default=None, description="Only within this local window.")
     days: DayRule = Field(default=DayRule.any, description="any, weekdays or business_days.")
@@ -96,6 +96,10 @@ class EventTimerStep(_Timer):
     kind: Literal["event_timer"] = "event_timer"
     offset_days: Offset
     at: time = time(9, 0)
+    if_past: IfPast = Field(
+        default=IfPast.run_now,
+        description="When the moment has passed at enrollment (a contact enrolled after it).",
+    )
 
 
 TimerStep = DelayStep | DateTimerStep | FieldTimerStep | EventTimerStep

@@ -150,6 +150,29 @@ async def test_event_timer_counts_from_the_event_date(
     assert datetime.fromisoformat(_timer_event(done, "t")["occurred_at"]) >= due
 
 
+async def test_an_event_timer_whose_moment_passed_runs_now_or_skips_as_chosen(
+    admin: httpx.AsyncClient, worker: Worker
+) -> None:
+    last_week = (datetime.now(UTC) - timedelta(days=7)).date()
+    for if_past, detail in (
+        ("run_now", {}),
+        (
+            "skip",
+            {"skipped": f"-1 days from the event date {last_week}, 09:00:00 had already passed"},
+        ),
+    ):
+        timer = {"id": "t", "kind": "event_timer", "offset_days": -1, "if_past": if_past}
+        sequence_id = await published_sequence(admin, _then_tag(timer))
+        contact_id = await new_contact(admin, timezone=TZ, email=f"{if_past}@example.com")
+        response = await admin.post(
+            f"/sequences/{sequence_id}/enrollments",
+            json={"contact_id": contact_id, "event_date": last_week.isoformat()},
+        )
+        assert response.status_code == 201, response.text
+        done = await enrollment_status(admin, response.json()["id"], "completed")
+        assert _timer_event(done, "t")["detail"] == detail
+
+
 async def test_reentry_follows_the_sequence_setting(
     admin: httpx.AsyncClient, worker: Worker
 ) -> None:

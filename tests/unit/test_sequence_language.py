@@ -396,3 +396,14 @@ def test_a_line_break_in_a_header_value_is_refused_at_publish(where: str) -> Non
         step(raw, 1)["send_to"] = {"who": "address", "address": "a@example.com\nBcc: b@example.com"}
     error = only_error(raw)
     assert "must be one line: no line breaks" in error["message"], error
+
+
+@pytest.mark.parametrize("duration", ["PT5X", "5 minutes", 300, 1.5, "P", "PT", "1:00:00"])
+def test_a_duration_that_is_not_iso_8601_text_is_refused_naming_the_field(duration: Any) -> None:
+    raw = valid()
+    step(raw, 0)["duration"] = duration
+    error = only_error(raw)
+    assert error["message"] == (
+        f"duration: {duration!r} is not an ISO 8601 duration; write it like PT30M (30 minutes), "
+        "PT2H (2 hours), P3D (3 days) or P1DT12H"
+    ), error
