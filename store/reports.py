@@ -44,7 +44,7 @@ async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[
         ),
         params,
     )
-    measures: dict[str, list[Any]] = {"completed": [], "message": [], "result": []}
+    measures: dict[str, list[Any]] = {"completed": [], "messages": [], "result": []}
     rows = await session.execute(
         text(
             "SELECT measure, step_id, label, sum(count) FROM report_step "
@@ -53,10 +53,15 @@ async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[
         params,
     )
     for measure, step_id, label, count in rows:
-        measures[measure].append(
-            (step_id, count) if measure == "completed" else (step_id, label, count)
-        )
-    return _report(list(positions), measures["completed"], measures["message"], measures["result"])
+        if measure == "completed":
+            measures["completed"].append((step_id, count))
+        elif measure in ("message", "queued"):
+            measures["messages"].append((step_id, measure, label, count))
+        else:
+            measures[measure].append((step_id, label, count))
+    return _report(
+        list(positions), measures["completed"], measures["messages"], measures["result"]
+    )
 
 
 async def counted_report(
@@ -83,26 +88,31 @@ async def counted_report(
         JOIN enrollment e ON e.id = ev.enrollment_id
         WHERE {_SCOPE} AND ev.kind = 'step_completed' GROUP BY 1"""
     )
-    sent = await rows(
-        f"""SELECT split_part(m.effect_key, ':', 3), m.channel, count(*) FROM message m
-        JOIN enrollment e ON e.id = m.enrollment_id WHERE {_SCOPE} GROUP BY 1, 2"""
+    messages = await rows(
+        f"""SELECT split_part(m.effect_key, ':', 3), report_message_measure(m.status::text),
+        m.channel, count(*) FROM message m JOIN enrollment e ON e.id = m.enrollment_id
+        WHERE {_SCOPE} AND report_message_measure(m.status::text) IS NOT NULL
+        GROUP BY 1, 2, 3"""
     )
     results = await rows(
         f"""SELECT t.step_id, t.result, count(*) FROM task t
         JOIN enrollment e ON e.id = t.enrollment_id
         WHERE {_SCOPE} AND t.result IS NOT NULL GROUP BY 1, 2"""
     )
-    return _report(positions, completed, sent, results)
+    return _report(positions, completed, messages, results)
 
 
 def _report(
-    positions: list[Any], completed: list[Any], sent: list[Any], results: list[Any]
+    positions: list[Any], completed: list[Any], messages: list[Any], results: list[Any]
 ) -> dict[str, Any]:
+    """`messages` rows are (step, measure, channel, count): measure `message` for those handed
+    to their channel, `queued` for those waiting to be."""
     steps: dict[str, dict[str, Any]] = {}
 
     def step(step_id: str) -> dict[str, Any]:
         return steps.setdefault(
-            step_id, {"reached": 0, "completed": 0, "messages": {}, "task_results": {}}
+            step_id,
+            {"reached": 0, "completed": 0, "messages": {}, "queued": {}, "task_results": {}},
         )
 
     for step_id, count in completed:
@@ -117,8 +127,8 @@ def _report(
             # Each track of an enrollment waits at its own step.
             for step_id in current_step.split(","):
                 step(step_id)["reached"] += count
-    for step_id, channel, count in sent:
-        step(step_id)["messages"][channel] = count
+    for step_id, measure, channel, count in messages:
+        step(step_id)["messages" if measure == "message" else "queued"][channel] = count
     for step_id, result, count in results:
         step(step_id)["task_results"][result] = count
 

@@ -71,7 +71,12 @@ class VersionRead(BaseModel):
 class StepReport(BaseModel):
     reached: int = Field(description="Enrollments that arrived at the step.")
     completed: int
-    messages: dict[str, int] = Field(description="Messages sent, by channel.")
+    messages: dict[str, int] = Field(
+        description="Messages handed to their channel (sent, delivered or bounced), by channel."
+    )
+    queued: dict[str, int] = Field(
+        description="Messages waiting to be sent (no provider yet, held), by channel."
+    )
     task_results: dict[str, int] = Field(description="To-do results, by result.")
 
 

@@ -68,6 +68,7 @@ async def test_rep_works_the_calls_and_the_report_counts_them(
         "reached": 1,
         "completed": 1,
         "messages": {"email": 1},
+        "queued": {},
         "task_results": {},
     }
     assert report["steps"]["call"]["task_results"] == {"no_answer": 1}
@@ -105,6 +106,7 @@ async def test_report_counts_where_running_enrollments_wait_on_each_track(
             "reached": 2,
             "completed": 0,
             "messages": {},
+            "queued": {},
             "task_results": {},
         }
 

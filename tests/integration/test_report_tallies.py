@@ -16,7 +16,15 @@ from activities.projection import ProjectionActivities
 from store import reports
 from store.db import SessionMaker, transaction
 from store.migrate import MIGRATIONS
-from store.models import Contact, Enrollment, Message, Sequence, SequenceStatus, Task
+from store.models import (
+    Contact,
+    Enrollment,
+    Message,
+    MessageStatus,
+    Sequence,
+    SequenceStatus,
+    Task,
+)
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -77,17 +85,24 @@ class Enrollments:
             self.projection.record_progress_batch, ProjectionBatch(updates=[update])
         )
 
-    async def message(self, enrollment_id: str, step_id: str, channel: str = "email") -> None:
+    async def message(
+        self,
+        enrollment_id: str,
+        step_id: str,
+        channel: str = "email",
+        status: MessageStatus = MessageStatus.sent,
+    ) -> uuid.UUID:
         async with transaction(self.sessionmaker) as session:
-            session.add(
-                Message(
-                    effect_key=f"{enrollment_id}:main:{step_id}:{uuid.uuid4()}",
-                    enrollment_id=uuid.UUID(enrollment_id),
-                    contact_id=self.contacts[enrollment_id],
-                    channel=channel,
-                    to_address="someone@example.com",
-                )
+            message = Message(
+                effect_key=f"{enrollment_id}:main:{step_id}:{uuid.uuid4()}",
+                enrollment_id=uuid.UUID(enrollment_id),
+                contact_id=self.contacts[enrollment_id],
+                channel=channel,
+                to_address="someone@example.com",
+                status=status,
             )
+            session.add(message)
+        return message.id
 
     async def task(self, enrollment_id: str, step_id: str, result: str | None) -> uuid.UUID:
         async with transaction(self.sessionmaker) as session:
@@ -140,12 +155,14 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
         "reached": 3,
         "completed": 3,
         "messages": {"email": 4},
+        "queued": {},
         "task_results": {},
     }
     assert report["steps"]["call"] == {
         "reached": 4,
         "completed": 1,
         "messages": {},
+        "queued": {},
         "task_results": {"no_answer": 1},
     }
 
@@ -162,6 +179,29 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
     assert (report["enrolled"], report["completed"], report["stopped"]) == (2, 1, 1)
     assert report["steps"]["first"]["messages"] == {"email": 2}
     assert report["steps"]["call"]["task_results"] == {"positive": 1}
+
+
+async def test_a_queued_message_counts_as_queued_until_it_is_sent(
+    sessionmaker: SessionMaker,
+) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    a = await enrollments.new()
+    waiting = await enrollments.message(a, "text", "sms", MessageStatus.queued)
+    await enrollments.message(a, "text", "sms", MessageStatus.failed)
+    report = await enrollments.report()
+    assert (report["steps"]["text"]["messages"], report["steps"]["text"]["queued"]) == (
+        {},
+        {"sms": 1},
+    )
+    async with transaction(sessionmaker) as session:
+        await session.execute(
+            update(Message).where(col(Message.id) == waiting).values(status=MessageStatus.sent)
+        )
+    report = await enrollments.report()
+    assert (report["steps"]["text"]["messages"], report["steps"]["text"]["queued"]) == (
+        {"sms": 1},
+        {},
+    )
 
 
 async def test_tallies_stay_exact_under_concurrent_writes(sessionmaker: SessionMaker) -> None:
