@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from store.models import FulfillmentList, RoundRobin
+from store.models import FulfillmentList, Note, RoundRobin
 
 
 async def insert_once(session: AsyncSession, record: SQLModel) -> None:
@@ -51,3 +51,11 @@ async def next_turn(session: AsyncSession, key: str) -> int:
 def as_json(value: Any) -> Any:
     """Decimals and such as JSON-friendly values for JSONB columns."""
     return str(value) if not isinstance(value, str | int | float | bool | type(None)) else value
+
+
+async def notes_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> list[Note]:
+    """The contact's notes, oldest first."""
+    rows = await session.scalars(
+        select(Note).where(col(Note.contact_id) == contact_id).order_by(col(Note.created_at))
+    )
+    return list(rows)

@@ -59,9 +59,7 @@ async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[
             measures["messages"].append((step_id, measure, label, count))
         else:
             measures[measure].append((step_id, label, count))
-    return _report(
-        list(positions), measures["completed"], measures["messages"], measures["result"]
-    )
+    return _report(list(positions), measures["completed"], measures["messages"], measures["result"])
 
 
 async def counted_report(

@@ -12,12 +12,13 @@ from api.schemas.contacts import (
     ContactRead,
     ContactUpdate,
     MessageRead,
+    NoteRead,
 )
 from api.schemas.enrollments import EnrollmentRead
 from api.schemas.events import TagBody
 from api.services.contact_events import fan_out
 from sequences import EventType, value_fits
-from store import contacts, custom_fields, enrollments, messages, users
+from store import contacts, custom_fields, enrollments, messages, records, users
 from store.models import Company, Contact
 
 router = APIRouter(prefix="/contacts", tags=["contacts"], responses=problems(401, 404, 422))
@@ -111,6 +112,16 @@ async def contact_enrollments(
         session, contact_id=contact_id, limit=limit, offset=offset
     )
     return [EnrollmentRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{contact_id}/notes")
+async def contact_notes(
+    contact_id: uuid.UUID, session: SessionDep, _: CurrentUser
+) -> list[NoteRead]:
+    """The notes on the contact's record (those note steps wrote among them), oldest first."""
+    await _contact_or_404(session, contact_id)
+    rows = await records.notes_for_contact(session, contact_id)
+    return [NoteRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/{contact_id}/messages")

@@ -70,6 +70,14 @@ class ContactList(BaseModel):
     total: int
 
 
+class NoteRead(BaseModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    kind: str = Field(description="`system` for notes sequences write.")
+    body: str
+    created_at: datetime
+
+
 class MessageRead(BaseModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID | None

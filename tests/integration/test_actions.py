@@ -197,6 +197,9 @@ async def test_processes_write_the_contacts_records_once(
     async with sessionmaker() as session:
         [note] = (await session.scalars(select(Note).where(col(Note.contact_id) == cid))).all()
         assert note.body.endswith("UTC: Entered the Gold series")
+    [read] = await get_json(admin, f"/contacts/{first}/notes")
+    assert (read["id"], read["body"], read["kind"]) == (str(note.id), note.body, "system")
+    async with sessionmaker() as session:
         [appointment] = (
             await session.scalars(select(Appointment).where(col(Appointment.contact_id) == cid))
         ).all()

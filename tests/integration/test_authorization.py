@@ -35,6 +35,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/contacts/{contact_id}"): ALL,
     ("GET", "/contacts/{contact_id}/enrollments"): ALL,
     ("GET", "/contacts/{contact_id}/messages"): ALL,
+    ("GET", "/contacts/{contact_id}/notes"): ALL,
     ("GET", "/contacts/{contact_id}/tasks"): ALL,
     ("POST", "/contacts/{contact_id}/tags"): ALL,
     ("DELETE", "/contacts/{contact_id}/tags/{tag}"): ALL,
