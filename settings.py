@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     log_level: str = "INFO"
+    default_phone_region: str = Field(
+        default="US",
+        pattern=r"^[A-Za-z]{2}$",
+        description="Where phone numbers given without a country code are (ISO 3166, e.g. GB).",
+    )
     log_format: str = Field(
         default="json", pattern="^(json|text)$", description="json: one object a line; text."
     )

@@ -120,3 +120,11 @@ async def opt_out(session: AsyncSession, contact: Contact, channel: str) -> None
     if channel not in contact.do_not_contact:
         contact.do_not_contact = [*contact.do_not_contact, channel]
     await session.flush()
+
+
+async def with_phone(session: AsyncSession, phone: str) -> Seq[Contact]:
+    """Contacts with this number (E.164), oldest first."""
+    rows = await session.scalars(
+        select(Contact).where(col(Contact.phone) == phone).order_by(col(Contact.created_at))
+    )
+    return rows.all()

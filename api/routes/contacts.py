@@ -18,6 +18,8 @@ from api.schemas.enrollments import EnrollmentRead
 from api.schemas.events import TagBody
 from api.services.contact_events import fan_out
 from sequences import EventType, value_fits
+from sequences.phones import to_e164
+from settings import Settings
 from store import contacts, custom_fields, enrollments, messages, records, users
 from store.models import Company, Contact
 
@@ -36,6 +38,15 @@ async def _contact_or_404(session: SessionDep, contact_id: uuid.UUID) -> Contact
     return contact
 
 
+def _normalized_phone(body: ContactCreate, settings: Settings) -> None:
+    """Numbers are kept in E.164, so every comparison (an inbound STOP) finds the contact."""
+    if body.phone:
+        try:
+            body.phone = to_e164(body.phone, settings.default_phone_region)
+        except ValueError as error:
+            raise Invalid(f"phone: {error}") from None
+
+
 async def _check_references(session: SessionDep, body: ContactCreate) -> None:
     if body.owner_id and await users.get_user(session, body.owner_id) is None:
         raise Invalid(f"owner_id: no user {body.owner_id}")
@@ -49,8 +60,11 @@ async def _check_references(session: SessionDep, body: ContactCreate) -> None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_contact(body: ContactCreate, session: SessionDep, _: CurrentUser) -> ContactRead:
+async def create_contact(
+    body: ContactCreate, session: SessionDep, settings: SettingsDep, _: CurrentUser
+) -> ContactRead:
     """Create a contact."""
+    _normalized_phone(body, settings)
     await _check_references(session, body)
     contact = Contact(
         **{**body.model_dump(), "mailing_address": body.model_dump()["mailing_address"] or {}}
@@ -81,10 +95,15 @@ async def get_contact(contact_id: uuid.UUID, session: SessionDep, _: CurrentUser
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: uuid.UUID, body: ContactUpdate, session: SessionDep, _: CurrentUser
+    contact_id: uuid.UUID,
+    body: ContactUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: CurrentUser,
 ) -> ContactRead:
     """Change the fields sent; running enrollments use the new values from their next step."""
     contact = await _contact_or_404(session, contact_id)
+    _normalized_phone(body, settings)
     await _check_references(session, body)
     changes = body.model_dump(exclude_unset=True)
     for name in ("first_name", "last_name", "fields", "do_not_contact"):

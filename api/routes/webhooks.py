@@ -198,5 +198,6 @@ async def twilio_inbound(
         sender,
         form.get("Body", ""),
         form.get("MessageSid"),
+        default_region=settings.default_phone_region,
     )
     return Response(EMPTY_TWIML, media_type="application/xml")

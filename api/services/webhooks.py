@@ -15,6 +15,7 @@ from api.errors import NotFound, Unauthorized
 from api.schemas.webhooks import EmailEvent, EmailEventApplied, EmailEventKind
 from api.services import contact_events
 from sequences import Channel, EventType
+from sequences.phones import to_e164
 from store import contacts
 from store.models import Contact, Message, MessageStatus, utcnow
 
@@ -200,13 +201,6 @@ async def apply_twilio_status(
     await session.flush()
 
 
-async def contacts_with_phone(session: AsyncSession, phone: str) -> Seq[Contact]:
-    rows = await session.scalars(
-        select(Contact).where(col(Contact.phone) == phone).order_by(col(Contact.created_at))
-    )
-    return rows.all()
-
-
 async def inbound_sms(
     session: AsyncSession,
     temporal: Client,
@@ -214,9 +208,16 @@ async def inbound_sms(
     sender: str,
     text: str,
     sid: str | None,
+    *,
+    default_region: str,
 ) -> None:
-    """An SMS from a contact: a reply, or an opt-out of SMS."""
-    found = await contacts_with_phone(session, sender.strip())
+    """An SMS from a contact: a reply, or an opt-out of SMS. Matched in E.164, as contacts'
+    numbers are kept, however the carrier or the contact wrote it."""
+    try:
+        number = to_e164(sender, default_region)
+    except ValueError:
+        return
+    found = await contacts.with_phone(session, number)
     stop = text.strip().upper() in STOP_WORDS
     data: dict[str, Any] = {"channel": Channel.sms.value, "from": sender, "body": text[:EXCERPT]}
     if sid:

@@ -96,8 +96,8 @@ async def test_every_channel_reaches_the_outbox_with_merge_fields(
     )
     messages = await get_json(admin, f"/contacts/{contact_id}/messages")
     sent = {(m["channel"], m["to_address"], m["subject"], m["body"]) for m in messages}
-    assert ("sms", "+1 555 0100", "", "Hi Ada, Olive here") in sent
-    assert ("voice", "+1 555 0100", "", "Hello Ada Lovelace") in sent
+    assert ("sms", "+15550100", "", "Hi Ada, Olive here") in sent
+    assert ("voice", "+15550100", "", "Hello Ada Lovelace") in sent
     assert ("fax", "+1 555 0199", "Offer", "Plan: Gold") in sent
     assert ("letter", "1 Main St, Springfield, 12345, US", "", "Dear Ada") in sent
     [to_owner] = [m for m in messages if m["channel"] == "email"]

@@ -215,7 +215,7 @@ async def test_a_rejected_number_fails_the_enrollment_with_the_providers_reason(
         (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})
     )
     provider.start()
-    contact_id = await new_contact(admin, phone="+1555")
+    contact_id = await new_contact(admin, phone="+15550001234")
     enrollment = await enroll(admin, await published_sequence(admin, _one_step(SMS)), contact_id)
 
     failed = await enrollment_status(admin, enrollment["id"], "failed")

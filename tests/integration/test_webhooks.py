@@ -443,3 +443,21 @@ async def test_inbound_sms_is_a_reply_or_an_opt_out(
     assert len(await _events(sessionmaker, contact_id)) == 2
     assert await _events(sessionmaker, stranger) == []
     assert (await get_json(admin, f"/contacts/{stranger}"))["do_not_contact"] == []
+
+
+async def test_stop_from_a_number_typed_otherwise_opts_the_contact_out(
+    admin: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    contact_id = await new_contact(admin, phone="+1 (555) 987-7430")
+    stored = await get_json(admin, f"/contacts/{contact_id}")
+    assert stored["phone"] == "+15559877430"
+    local = await new_contact(admin, email="local@example.com", phone="(555) 987-7431")
+    assert (await get_json(admin, f"/contacts/{local}"))["phone"] == "+15559877431"
+
+    stop = {"From": "+15559877430", "To": "+15550000000", "Body": "STOP"}
+    assert (await _twilio(provider, "/webhooks/twilio/inbound", stop)).status_code == 200
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["do_not_contact"] == ["sms"]
+
+    refused = await admin.post("/contacts", json={"email": "x@example.com", "phone": "123"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("phone: '123' is not a possible phone number")
