@@ -458,6 +458,16 @@ class Order(SequenceRecord, table=True):
     created_at: datetime = _timestamp()
 
 
+class WebhookReceipt(SQLModel, table=True):
+    """A provider's event id, seen once: the same event delivered again changes nothing."""
+
+    __tablename__ = "webhook_receipt"
+
+    source: str = Field(primary_key=True, max_length=30)
+    event_id: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = _timestamp()
+
+
 class HttpDelivery(SQLModel, table=True):
     """One HTTP post a sequence made, with the response it got."""
 

@@ -1,5 +1,6 @@
 """Channel providers report back here. Open: each request's signature is the credential."""
 
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -42,8 +43,16 @@ _EMAIL_BODY: dict[str, Any] = {
             "in": "header",
             "required": True,
             "schema": {"type": "string"},
-            "description": "sha256=<hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET>",
-        }
+            "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>' with "
+            "WEBHOOK_SECRET>",
+        },
+        {
+            "name": "X-Webhook-Timestamp",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+            "description": "When the request was signed, in Unix seconds; at most 300 s off.",
+        },
     ],
 }
 _TWILIO_SIGNATURE: dict[str, Any] = {
@@ -124,7 +133,11 @@ async def email_event(
         raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
     raw = await request.body()
     webhooks.check_body_signature(
-        settings.webhook_secret, raw, request.headers.get("X-Signature-256")
+        settings.webhook_secret,
+        raw,
+        request.headers.get("X-Signature-256"),
+        request.headers.get("X-Webhook-Timestamp"),
+        time.time(),
     )
     return await webhooks.apply_email_event(
         session, temporal, settings.temporal_task_queue, _email_event(raw)

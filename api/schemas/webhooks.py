@@ -25,6 +25,12 @@ class EmailEvent(RequestBody):
         description="The Message-ID the email was sent with; angle brackets are optional.",
     )
     event: EmailEventKind
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The provider's id for this event: the same id received again is ignored.",
+    )
     url: str | None = Field(
         default=None, min_length=1, max_length=2000, description="The link clicked."
     )
@@ -50,3 +56,6 @@ class EmailEventApplied(BaseModel):
     )
     event_id: uuid.UUID | None
     enrollments_told: int = Field(description="Running enrollments of the contact it reached.")
+    duplicate: bool = Field(
+        default=False, description="The event id was received before; nothing changed."
+    )

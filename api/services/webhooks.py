@@ -17,7 +17,7 @@ from api.schemas.webhooks import EmailEvent, EmailEventApplied, EmailEventKind
 from api.services import contact_events
 from sequences import Channel, EventType
 from sequences.phones import to_e164
-from store import contacts
+from store import contacts, webhooks
 from store.models import Contact, Message, MessageStatus, utcnow
 
 # The words carriers and Twilio treat as an SMS opt-out.
@@ -37,13 +37,34 @@ _EMAIL_EVENTS: dict[EmailEventKind, EventType] = {
 }
 
 
-def check_body_signature(secret: str, body: bytes, header: str | None) -> None:
-    """`X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`, as our own HTTP posts sign."""
-    if not header:
-        raise Unauthorized("missing X-Signature-256 header: sign the raw body with WEBHOOK_SECRET")
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+# How far a signed request's timestamp may be from now, as Stripe and Svix allow: a captured
+# request replayed later than this is refused.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def check_body_signature(
+    secret: str, body: bytes, header: str | None, timestamp: str | None, now: float
+) -> None:
+    """`X-Webhook-Timestamp: <Unix seconds>` and `X-Signature-256: sha256=<hex HMAC-SHA256 of
+    "<timestamp>." followed by the raw body>`: the timestamp is signed, so it cannot be moved."""
+    if not header or not timestamp:
+        raise Unauthorized(
+            "missing X-Signature-256 or X-Webhook-Timestamp header: sign "
+            "'<timestamp>.<raw body>' with WEBHOOK_SECRET"
+        )
+    if not timestamp.strip().isdigit():
+        raise Unauthorized("X-Webhook-Timestamp must be Unix time in whole seconds")
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        raise Unauthorized(
+            f"X-Webhook-Timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} s from now: "
+            "a request is signed when it is sent, and a replayed one is refused"
+        )
+    signed = timestamp.strip().encode() + b"." + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), header.strip().encode()):
-        raise Unauthorized("X-Signature-256 does not match the body signed with WEBHOOK_SECRET")
+        raise Unauthorized(
+            "X-Signature-256 does not match '<timestamp>.<body>' signed with WEBHOOK_SECRET"
+        )
 
 
 def twilio_signature(auth_token: str, url: str, params: Seq[tuple[str, str]]) -> str:
@@ -132,6 +153,15 @@ async def apply_email_event(
 ) -> EmailEventApplied:
     provider_id = body.message_id.strip().strip("<>")
     message = await message_by_provider_id(session, provider_id)
+    if body.event_id and not await webhooks.first_receipt(session, "email", body.event_id):
+        return EmailEventApplied(
+            message_id=message.id,
+            status=message.status,
+            event=None,
+            event_id=None,
+            enrollments_told=0,
+            duplicate=True,
+        )
     event: EventType | None = _EMAIL_EVENTS.get(body.event)
     if body.event == "delivered":
         mark_delivered(message)
@@ -235,6 +265,8 @@ async def inbound_sms(
     try:
         number = to_e164(sender, default_region)
     except ValueError:
+        return
+    if sid and not await webhooks.first_receipt(session, "twilio-inbound", sid):
         return
     found = await contacts.with_phone(session, number)
     stop = text.strip().upper() in STOP_WORDS

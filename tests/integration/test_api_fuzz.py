@@ -25,6 +25,7 @@ Not checked, on purpose:
 import asyncio
 import hashlib
 import hmac
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -172,8 +173,11 @@ def _prepared(case: FuzzCase, key: str) -> requests.PreparedRequest:
         prepared.headers["Authorization"] = f"Bearer {key}"
     raw = _body_bytes(prepared)
     if "X-Signature-256" in prepared.headers:
-        digest = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        timestamp = str(int(time.time()))
+        signed = timestamp.encode() + b"." + raw
+        digest = hmac.new(WEBHOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
         prepared.headers["X-Signature-256"] = f"sha256={digest}"
+        prepared.headers["X-Webhook-Timestamp"] = timestamp
     if "X-Twilio-Signature" in prepared.headers:
         url = urlsplit(str(prepared.url))
         signed_url = PUBLIC_URL + url.path + (f"?{url.query}" if url.query else "")

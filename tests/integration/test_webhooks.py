@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,16 +64,20 @@ async def provider(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def _sign_body(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _sign_body(body: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+    timestamp = str(int(time.time()) if at is None else at)
+    signed = timestamp.encode() + b"." + body
+    signature = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return {"X-Signature-256": signature, "X-Webhook-Timestamp": timestamp}
 
 
 async def _email(
     http: httpx.AsyncClient, payload: dict[str, Any], signature: str | None = None
 ) -> httpx.Response:
     body = json.dumps(payload).encode()
-    headers = {"content-type": "application/json"}
-    headers["X-Signature-256"] = signature if signature is not None else _sign_body(body)
+    headers = {"content-type": "application/json", **_sign_body(body)}
+    if signature is not None:
+        headers["X-Signature-256"] = signature
     return await http.post("/webhooks/email", content=body, headers=headers)
 
 
@@ -221,18 +226,32 @@ async def test_email_webhooks_refuse_what_they_cannot_trust(
     message_id = await _message(sessionmaker, contact_id, "abc@example.com")
     opened = {"message_id": "abc@example.com", "event": "opened"}
 
-    forged = await _email(provider, opened, signature=_sign_body(b"{}"))
+    forged = await _email(provider, opened, signature=_sign_body(b"{}")["X-Signature-256"])
     assert forged.status_code == 401
     assert forged.json()["detail"] == (
-        "X-Signature-256 does not match the body signed with WEBHOOK_SECRET"
+        "X-Signature-256 does not match '<timestamp>.<body>' signed with WEBHOOK_SECRET"
     )
+    raw = json.dumps(opened).encode()
     other_secret = await _email(
-        provider, opened, signature=_sign_body(json.dumps(opened).encode(), "guess")
+        provider, opened, signature=_sign_body(raw, "guess")["X-Signature-256"]
     )
     assert other_secret.status_code == 401
     unsigned = await _email(provider, opened, signature="")
     assert unsigned.status_code == 401
     assert "missing X-Signature-256" in unsigned.json()["detail"]
+    # A request captured and sent again later: its signature holds, its timestamp has aged.
+    replayed = await provider.post(
+        "/webhooks/email",
+        content=raw,
+        headers={"content-type": "application/json", **_sign_body(raw, at=int(time.time()) - 301)},
+    )
+    assert replayed.status_code == 401
+    assert "more than 300 s from now" in replayed.json()["detail"]
+    moved = {
+        **_sign_body(raw, at=int(time.time()) - 301),
+        "X-Webhook-Timestamp": str(int(time.time())),
+    }
+    assert (await provider.post("/webhooks/email", content=raw, headers=moved)).status_code == 401
     assert await _events(sessionmaker, contact_id) == []
     assert (await _stored(sessionmaker, message_id)).status == MessageStatus.sent
 
@@ -241,9 +260,7 @@ async def test_email_webhooks_refuse_what_they_cannot_trust(
     assert unknown.json()["detail"] == "no message was sent with provider id 'nobody@example.com'"
 
     body = b'{"message_id": "abc@example.com", "event":'
-    malformed = await provider.post(
-        "/webhooks/email", content=body, headers={"X-Signature-256": _sign_body(body)}
-    )
+    malformed = await provider.post("/webhooks/email", content=body, headers=_sign_body(body))
     assert malformed.status_code == 422
     assert malformed.json()["detail"].startswith("invalid email event: body: Invalid JSON")
     wrong_kind = await _email(provider, {"message_id": "abc@example.com", "event": "exploded"})
@@ -315,6 +332,25 @@ async def test_opens_clicks_and_unsubscribes_become_contact_events(
     assert events[1].data["url"] == url
     assert (await _stored(sessionmaker, to_contact)).status == MessageStatus.delivered
     assert (await _stored(sessionmaker, to_owner)).status == MessageStatus.sent
+
+
+async def test_an_event_id_received_again_changes_nothing(
+    admin: httpx.AsyncClient, provider: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    contact_id = await new_contact(admin)
+    await _message(sessionmaker, contact_id, "m1@example.com")
+    clicked = {"message_id": "m1@example.com", "event": "clicked", "event_id": "evt-1"}
+    first = await _email(provider, clicked)
+    again = await _email(provider, clicked)
+    assert (first.json()["event"], first.json()["duplicate"]) == ("link_clicked", False)
+    assert (again.status_code, again.json()["event"], again.json()["duplicate"]) == (
+        202,
+        None,
+        True,
+    )
+    another = await _email(provider, {**clicked, "event_id": "evt-2"})
+    assert another.json()["event"] == "link_clicked"
+    assert [e.event for e in await _events(sessionmaker, contact_id)] == ["link_clicked"] * 2
 
 
 async def test_twilio_status_callbacks_follow_each_message(
@@ -436,6 +472,10 @@ async def test_inbound_sms_is_a_reply_or_an_opt_out(
         "replied",
         "unsubscribed",
     ]
+
+    # Twilio retries a webhook it got no answer to: the same MessageSid is one reply.
+    assert (await _twilio(provider, path, stop)).text == "<Response/>"
+    assert len(await _events(sessionmaker, contact_id)) == 2
 
     nobody = {"From": "+15551112222", "To": "+15550000000", "Body": "who is this?"}
     unknown = await _twilio(provider, path, nobody)
