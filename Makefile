@@ -49,6 +49,8 @@ upgrade: $(STAMP)
 clean:
 	rm -rf $(VENV) .data
 
-# Re-record the workflow histories that replay tests guard (after a deliberate, patched change).
+# Re-record the workflow histories that replay tests guard, after a deliberate change to the
+# commands workflows issue (RECORD_HISTORIES=1: only the scenarios not recorded yet).
+RECORD_HISTORIES ?= all
 histories: $(STAMP)
-	RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/integration/test_replay.py
+	RECORD_HISTORIES=$(RECORD_HISTORIES) $(BIN)/python -m pytest tests/integration/test_replay.py

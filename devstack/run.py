@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from typing import Any
 
 from devstack.mailbox import Mailbox
@@ -116,6 +117,10 @@ def _mailbox_smtp_env(mailbox: Mailbox) -> dict[str, str]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # A person starting the stack needs where things are and the first key, not every command
+    # the embedded PostgreSQL runs, nor a platform note about its socket directory.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # The worker and the API stop on SIGINT whatever they inherit, so the stack must too: started
     # with SIGINT ignored (a background job of a script), it would see them go and exit 1.
     signal.signal(signal.SIGINT, signal.default_int_handler)

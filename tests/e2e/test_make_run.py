@@ -110,15 +110,35 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, int
     ports = _stack_ports()
     process, key = start_stack(tmp_path / "data", ports)
     assert key, "the stack printed no admin key on its first start"
-    yield process, ports, key, tmp_path / "data"
+    try:
+        yield process, ports, key, tmp_path / "data"
+    finally:
+        stop_everything(process, tmp_path / "data")
+
+
+def stop_everything(process: subprocess.Popen[str], data_dir: Path) -> None:
+    """Whatever the test did, nothing it started outlives it: the stack is asked to stop, as
+    Ctrl-C would, then killed; its PostgreSQL, a server of its own, is stopped in any case."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    postgres = data_dir / "postgres"
+    if (postgres / "postmaster.pid").exists():
+        from pgserver.postgres_server import get_server
+
+        get_server(postgres, cleanup_mode="stop").cleanup()
 
 
 async def test_enroll_through_the_running_stack_then_ctrl_c_stops_everything(
     stack: tuple[subprocess.Popen[str], dict[str, int], str, Path],
 ) -> None:
     process, ports, key, data_dir = stack
+    started = "".join(OUTPUTS[process.pid])
+    assert "pgserver" not in started and "XDG_RUNTIME_DIR" not in started, started
     base = f"http://127.0.0.1:{ports['api_port']}"
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
         assert (await http.get("/health")).json()["status"] == "ok"
@@ -245,8 +265,7 @@ async def test_a_restart_resumes_a_sleeping_enrollment(
             await _until_completed(http, enrolled["id"])
             assert (await http.get(f"/contacts/{contact['id']}")).json()["tags"] == ["resumed"]
     finally:
-        os.killpg(restarted.pid, signal.SIGINT)
-        restarted.wait(timeout=60)
+        stop_everything(restarted, data_dir)
 
 
 def test_ctrl_c_stops_a_stack_started_with_sigint_ignored(tmp_path: Path) -> None:
