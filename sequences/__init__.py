@@ -28,7 +28,15 @@ from sequences.manual import (
     TaskStep,
     WaitForEventStep,
 )
-from sequences.models import ExitRule, Reentry, SequenceDefinition, SequenceSettings, Step, Track
+from sequences.models import (
+    ExitRule,
+    OnFailure,
+    Reentry,
+    SequenceDefinition,
+    SequenceSettings,
+    Step,
+    Track,
+)
 from sequences.timers import (
     MAX_DELAY,
     DateTimerStep,
@@ -68,6 +76,7 @@ __all__ = [
     "IfPast",
     "ManualEmailStep",
     "ManualStep",
+    "OnFailure",
     "Outcome",
     "PersonStep",
     "ProcessStep",

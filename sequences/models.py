@@ -100,6 +100,13 @@ class Reentry(StrEnum):
     after_end = "after_end"
 
 
+class OnFailure(StrEnum):
+    """What a step that fails for good does to the enrollment's other tracks."""
+
+    park_track = "park_track"
+    stop_all = "stop_all"
+
+
 class ExitRule(EventMatch):
     outcome: Outcome = Outcome.neutral
 
@@ -128,6 +135,11 @@ class SequenceSettings(BaseModel):
         description="Events that enroll the contact into this sequence.",
     )
     sending: Sending = Field(default_factory=Sending)
+    on_failure: OnFailure = Field(
+        default=OnFailure.park_track,
+        description="park_track: a track whose step failed waits for a retry while the other "
+        "tracks go on, as independent start points do; stop_all: every track waits.",
+    )
 
 
 class SequenceDefinition(BaseModel):

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         EmailStep,
         EventType,
         HttpPostStep,
+        OnFailure,
         Outcome,
         PersonStep,
         ProcessStep,
@@ -198,13 +199,15 @@ class EnrollmentWorkflow:
     @workflow.signal
     def reactivate(self) -> None:
         if self._state.status == Status.stopped:
-            self._state.status = Status.failed if self._state.failure_reason else Status.active
+            self._state.status = Status.failed if self._state.parked() else Status.active
             self._publish("reactivated")
 
     @workflow.signal
     def retry(self) -> None:
         """Run the failed step again (after an operator fixed what made it fail)."""
         if self._state.status == Status.failed:
+            for position in self._state.tracks.values():
+                position.failure_reason = None
             self._state.status = Status.active
             self._state.failure_reason = None
             self._publish("retried")
@@ -358,7 +361,7 @@ class EnrollmentWorkflow:
     async def _run_steps(self, track: Track, run: list[RunnableStep], position: TrackState) -> None:
         """Run steps with nothing to wait for between them in one call; where the track goes on
         after them, the call also writes the projection, so the track waits without another."""
-        await self._wait_until_active()
+        await self._wait_until_active(position)
         records = self._records_ahead(track, run)
         queued, self._pending = (self._pending, []) if records else ([], self._pending)
         settings = self._input.definition.settings
@@ -462,13 +465,14 @@ class EnrollmentWorkflow:
         position: TrackState,
         first: Callable[[], Awaitable[StepDone]] | None = None,
     ) -> StepDone:
-        """Run one step; when it fails for good, mark the enrollment failed and wait for a retry.
+        """Run one step; when it fails for good, park the track (the enrollment shows failed,
+        the other tracks go on unless the sequence says stop_all) and wait for a retry.
 
         `first` stands in for the first attempt: the rest of one a run began.
         """
         attempt = first
         while True:
-            await self._wait_until_active()
+            await self._wait_until_active(position)
             try:
                 if attempt is not None:
                     run, attempt = attempt, None
@@ -476,8 +480,9 @@ class EnrollmentWorkflow:
                 return await self._run_step(track_id, step, position)
             except effects.STEP_FAILURES as error:
                 reason = _reason(error)
+                position.failure_reason = f"step {step.id!r}: {reason}"
                 self._state.status = Status.failed
-                self._state.failure_reason = f"step {step.id!r}: {reason}"
+                self._state.failure_reason = self._state.parked()
                 workflow.logger.warning("enrollment failed at %s: %s", step.id, reason)
                 self._publish(
                     "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}
@@ -486,13 +491,15 @@ class EnrollmentWorkflow:
     def _interrupted(self) -> bool:
         return self._draining or self._state.outcome is not None
 
-    async def _wait_until_active(self) -> None:
-        # Since lean steps, an active track goes on without yielding, so the projector does not
-        # write between one step's local work and the next.
-        if not (workflow.patched(effects.LEAN_STEPS) and self._state.status == Status.active):
-            await workflow.wait_condition(
-                lambda: self._state.status == Status.active or self._interrupted()
-            )
+    def _may_run(self, position: TrackState) -> bool:
+        parking = self._input.definition.settings.on_failure == OnFailure.park_track
+        return self._state.may_run(position, parking=parking)
+
+    async def _wait_until_active(self, position: TrackState) -> None:
+        # Since lean steps, a track free to go on does so without yielding, so the projector
+        # does not write between one step's local work and the next.
+        if not (workflow.patched(effects.LEAN_STEPS) and self._may_run(position)):
+            await workflow.wait_condition(lambda: self._may_run(position) or self._interrupted())
         if self._interrupted():
             raise _Interrupted
 
@@ -703,7 +710,7 @@ class EnrollmentWorkflow:
             )
         position.wake_at = position.held_because = None
         # A stop while the message was held keeps it from going until reactivation.
-        await self._wait_until_active()
+        await self._wait_until_active(position)
         return held
 
     async def _wait_for_person(
@@ -727,7 +734,7 @@ class EnrollmentWorkflow:
         task_id = position.task_id
         await workflow.wait_condition(
             lambda: (
-                (task_id in self._state.task_results and self._state.status == Status.active)
+                (task_id in self._state.task_results and self._may_run(position))
                 or self._interrupted()
             )
         )

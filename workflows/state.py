@@ -32,6 +32,9 @@ class TrackState(BaseModel):
         default_factory=dict, description="Completed runs per step; part of each effect key."
     )
     task_id: str | None = Field(default=None, description="The to-do the track waits on.")
+    failure_reason: str | None = Field(
+        default=None, description="Why the track is parked: its step failed for good."
+    )
     waiting_since: datetime | None = Field(
         default=None, description="When the track began waiting for a contact event."
     )
@@ -57,6 +60,18 @@ class EnrollmentState(BaseModel):
     events: list[ReceivedEvent] = Field(
         default_factory=list, description="The contact's latest events, for event waits."
     )
+
+    def may_run(self, position: TrackState, *, parking: bool) -> bool:
+        """Whether a track may take its next step: while the enrollment is active, and while
+        it is failed for another track's step if failures park only their own track."""
+        if self.status == Status.failed:
+            return parking and position.failure_reason is None
+        return self.status == Status.active
+
+    def parked(self) -> str | None:
+        """The reasons of the tracks parked by a failure, for the enrollment to show."""
+        reasons = [t.failure_reason for t in self.tracks.values() if t.failure_reason]
+        return "; ".join(reasons) or None
 
     @classmethod
     def initial(cls, definition: SequenceDefinition) -> "EnrollmentState":

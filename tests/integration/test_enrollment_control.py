@@ -1,12 +1,13 @@
 """Stop, reactivate, duplicate enrollment and permanent failures, on the real server."""
 
 import asyncio
+from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from tests.integration.conftest import Receiver
+from tests.integration.conftest import Receiver, SmtpSink
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
@@ -173,3 +174,65 @@ async def test_a_retried_post_refused_again_shows_failed_with_the_reason(
             ),
         )
         assert again["failure_reason"] == failed["failure_reason"]
+
+
+def _two_tracks(url: str, **settings: str) -> dict[str, Any]:
+    return {
+        "settings": settings,
+        "tracks": [
+            {
+                "id": "emails",
+                "steps": [
+                    {"id": "wait", "kind": "delay", "duration": "PT2S"},
+                    {"id": "hello", "kind": "email", "subject": "Hello", "body": "b"},
+                    {"id": "sent", "kind": "apply_tag", "tag": "emailed"},
+                ],
+            },
+            {"id": "crm", "steps": [{"id": "post", "kind": "http_post", "url": url}]},
+        ],
+    }
+
+
+async def test_a_failure_parks_its_own_track_while_the_others_go_on(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    http_receiver: tuple[str, type[Receiver]],
+    smtp_sink: SmtpSink,
+) -> None:
+    url, handler = http_receiver
+    handler.status = 400
+    sequence_id = await published_sequence(admin, _two_tracks(url))
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+
+    failed = await enrollment_status(admin, enrollment["id"], "failed")
+    assert failed["failure_reason"].startswith("step 'post': POST ")
+    # The email track was not held up by the other track's failure.
+    tagged = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}"), lambda c: c["tags"] == ["emailed"]
+    )
+    assert tagged["tags"] == ["emailed"]
+    assert [m["Subject"] for m in smtp_sink.to("ada@example.com")] == ["Hello"]
+    assert (await get_json(admin, f"/enrollments/{enrollment['id']}"))["status"] == "failed"
+
+    handler.status = 200
+    assert (await admin.post(f"/enrollments/{enrollment['id']}/retry")).status_code == 202
+    await enrollment_status(admin, enrollment["id"], "completed")
+    assert len(handler.received) == 2
+
+
+async def test_a_sequence_can_say_a_failure_stops_every_track(
+    admin: httpx.AsyncClient, worker: Worker, http_receiver: tuple[str, type[Receiver]]
+) -> None:
+    url, handler = http_receiver
+    handler.status = 400
+    sequence_id = await published_sequence(admin, _two_tracks(url, on_failure="stop_all"))
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    await enrollment_status(admin, enrollment["id"], "failed")
+    await asyncio.sleep(4)  # past the email track's delay
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == []
+    handler.status = 200
+    assert (await admin.post(f"/enrollments/{enrollment['id']}/retry")).status_code == 202
+    await enrollment_status(admin, enrollment["id"], "completed")
+    assert (await get_json(admin, f"/contacts/{contact_id}"))["tags"] == ["emailed"]
