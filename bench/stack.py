@@ -132,6 +132,9 @@ class Stack:
             timeout=timeout,
             # A proxy from the environment must not sit between us and loopback.
             trust_env=False,
+            # uvicorn closes a connection idle for 5 s; one reused at that moment fails its
+            # request (a ReadError), so idle connections are dropped here first.
+            limits=httpx.Limits(keepalive_expiry=2.0),
         )
 
     async def temporal_client(self) -> Client:
