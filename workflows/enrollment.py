@@ -173,12 +173,13 @@ class EnrollmentWorkflow:
         if request.open_tasks == OpenTasks.leave_open:
             return
         cancel = request.open_tasks == OpenTasks.cancel
+        result = None if cancel else "none"
         closed = await self._locally(
             effects.close_open_tasks(
                 CloseOpenTasksInput(
                     enrollment_id=self._input.enrollment_id,
                     status="cancelled" if cancel else "completed",
-                    result=None if cancel else "none",
+                    result=result,
                     closed_by=request.stopped_by,
                     assigned_to=request.only_assigned_to,
                     at=workflow.now(),
@@ -186,7 +187,7 @@ class EnrollmentWorkflow:
             )
         )
         for task_id in closed:
-            self._state.task_results[task_id] = "cancelled" if cancel else "none"
+            self._state.task_results[task_id] = result or "cancelled"
 
     @stop.validator
     def _check_stop(self, request: StopRequest) -> None:
@@ -199,7 +200,7 @@ class EnrollmentWorkflow:
     @workflow.signal
     def reactivate(self) -> None:
         if self._state.status == Status.stopped:
-            self._state.status = Status.failed if self._state.parked() else Status.active
+            self._state.status = Status.failed if self._state.failure_reason else Status.active
             self._publish("reactivated")
 
     @workflow.signal
@@ -209,7 +210,6 @@ class EnrollmentWorkflow:
             for position in self._state.tracks.values():
                 position.failure_reason = None
             self._state.status = Status.active
-            self._state.failure_reason = None
             self._publish("retried")
 
     @workflow.update
@@ -482,7 +482,6 @@ class EnrollmentWorkflow:
                 reason = _reason(error)
                 position.failure_reason = f"step {step.id!r}: {reason}"
                 self._state.status = Status.failed
-                self._state.failure_reason = self._state.parked()
                 workflow.logger.warning("enrollment failed at %s: %s", step.id, reason)
                 self._publish(
                     "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from sequences import Outcome, SequenceDefinition
 
@@ -51,7 +51,6 @@ class EnrollmentState(BaseModel):
 
     status: Status = Status.active
     tracks: dict[str, TrackState]
-    failure_reason: str | None = None
     outcome: Outcome | None = None
     revision: int = 0
     task_results: dict[str, str] = Field(
@@ -68,7 +67,9 @@ class EnrollmentState(BaseModel):
             return parking and position.failure_reason is None
         return self.status == Status.active
 
-    def parked(self) -> str | None:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failure_reason(self) -> str | None:
         """The reasons of the tracks parked by a failure, for the enrollment to show."""
         reasons = [t.failure_reason for t in self.tracks.values() if t.failure_reason]
         return "; ".join(reasons) or None
