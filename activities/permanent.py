@@ -17,17 +17,17 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from store.db import Refusal
+
 PERMANENT_CLASSES = ("22", "23")
 
 
 def permanent_reason(error: DBAPIError) -> str | None:
     """PostgreSQL's reason when the error cannot pass on a retry; None when it may."""
-    sqlstate = getattr(error.orig, "sqlstate", None) or ""
-    if not sqlstate.startswith(PERMANENT_CLASSES):
+    refusal = Refusal.of(error)
+    if not refusal.sqlstate.startswith(PERMANENT_CLASSES):
         return None
-    diag = getattr(error.orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(error.orig)
-    return f"the database refused a value: {primary.strip()}"
+    return f"the database refused a value: {refusal.message}"
 
 
 class _PermanentDatabaseErrors(ActivityInboundInterceptor):

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
+from store.db import Refusal
+
 
 class DomainError(Exception):
     status_code = 400
@@ -133,10 +135,7 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     racing to create the same thing) is a conflict, a value too long is the caller's to fix,
     and a database that cannot be reached is a 503 to retry, never a bare 500."""
     assert isinstance(exc, DBAPIError)
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    diag = getattr(exc.orig, "diag", None)
-    detail = (getattr(diag, "message_detail", None) or "").strip()
-    primary = (getattr(diag, "message_primary", None) or str(exc.orig)).strip()
+    sqlstate, primary, detail = Refusal.of(exc)
     if sqlstate == "23505":
         key = _KEY_EXISTS.match(detail)
         what = f"{key['columns']} {key['values']!r}" if key else "a record with these values"

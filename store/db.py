@@ -2,7 +2,9 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NamedTuple
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -12,6 +14,23 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+
+class Refusal(NamedTuple):
+    """What PostgreSQL said when it refused a statement: its SQLSTATE, message and detail."""
+
+    sqlstate: str
+    message: str
+    detail: str
+
+    @classmethod
+    def of(cls, error: DBAPIError) -> "Refusal":
+        diag = getattr(error.orig, "diag", None)
+        return cls(
+            getattr(error.orig, "sqlstate", None) or "",
+            (getattr(diag, "message_primary", None) or str(error.orig)).strip(),
+            (getattr(diag, "message_detail", None) or "").strip(),
+        )
 
 
 def async_url(url: str) -> str:

@@ -148,20 +148,24 @@ async def _contact_of(session: AsyncSession, message: Message) -> Contact:
     return contact
 
 
+def _told_nobody(message: Message, *, duplicate: bool = False) -> EmailEventApplied:
+    return EmailEventApplied(
+        message_id=message.id,
+        status=message.status,
+        event=None,
+        event_id=None,
+        enrollments_told=0,
+        duplicate=duplicate,
+    )
+
+
 async def apply_email_event(
     session: AsyncSession, temporal: Client, task_queue: str, body: EmailEvent
 ) -> EmailEventApplied:
     provider_id = body.message_id.strip().strip("<>")
     message = await message_by_provider_id(session, provider_id)
     if body.event_id and not await webhooks.first_receipt(session, "email", body.event_id):
-        return EmailEventApplied(
-            message_id=message.id,
-            status=message.status,
-            event=None,
-            event_id=None,
-            enrollments_told=0,
-            duplicate=True,
-        )
+        return _told_nobody(message, duplicate=True)
     event: EventType | None = _EMAIL_EVENTS.get(body.event)
     if body.event == "delivered":
         mark_delivered(message)
@@ -170,13 +174,7 @@ async def apply_email_event(
     # Messages to staff about the contact say nothing about what the contact did.
     if not message.to_contact or event is None:
         await session.flush()
-        return EmailEventApplied(
-            message_id=message.id,
-            status=message.status,
-            event=None,
-            event_id=None,
-            enrollments_told=0,
-        )
+        return _told_nobody(message)
 
     contact = await _contact_of(session, message)
     if event == EventType.unsubscribed:
