@@ -84,13 +84,11 @@ def problem_response(
     return _ErrorJSON(jsonable_encoder(body), status_code=status, headers=headers)
 
 
-def field_path(loc: Sequence[str | int]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
 def describe(errors: Sequence[Mapping[str, Any]]) -> str:
     """Pydantic's errors as one sentence, each led by the path of the field at fault."""
-    return "; ".join(f"{field_path(error['loc'])}: {error['msg']}" for error in errors)
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}" for error in errors
+    )
 
 
 async def _handle(_: Request, exc: Exception) -> JSONResponse:
