@@ -33,10 +33,12 @@ from settings import get_settings
 from store.db import POOL_CONNECTIONS, SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.fan_out import EventFanOutWorkflow
 from workflows.sandbox import workflow_runner
 
 log = logging.getLogger("worker")
 
+WORKFLOWS = (EnrollmentWorkflow, EventFanOutWorkflow)
 # One POST of an http_post step; a slower system counts as down and the step retries.
 HTTP_POST_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 # A worker's throughput is bound by its CPU, not its concurrency: beyond a few workflow tasks at
@@ -87,8 +89,8 @@ def create_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EnrollmentWorkflow],
-        workflow_runner=workflow_runner(EnrollmentWorkflow, sandboxed=sandboxed),
+        workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(*WORKFLOWS, sandboxed=sandboxed),
         max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
         max_concurrent_local_activities=LOCAL_ACTIVITIES_AT_ONCE,
         max_cached_workflows=CACHED_RUNS,
@@ -112,6 +114,8 @@ def create_worker(
             tasks.check_condition,
             events.announce,
             events.tag_and_announce,
+            events.committed,
+            events.fan_out_event,
         ],
     )
 

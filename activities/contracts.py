@@ -183,6 +183,23 @@ class AnnounceInput(BaseModel):
     )
 
 
+class FanOutInput(BaseModel):
+    """Something the contact did, to tell its enrollments and sequence goals once the
+    transaction that recorded it has committed."""
+
+    transaction: int = Field(description="The recording transaction's PostgreSQL id.")
+    contact_id: str
+    event: str
+    name: str | None
+    enrolled_by: str | None = Field(description="Goals enroll on this user's behalf; none, none.")
+
+
+class FanOutResult(BaseModel):
+    committed: bool
+    told: int = 0
+    enrolled: list[str] = Field(default_factory=list)
+
+
 class DeliverInput(BaseModel):
     message_id: str
 

@@ -1,16 +1,32 @@
-"""Telling the contact's other enrollments, and sequence goals, what a sequence just did."""
+"""Telling the contact's enrollments, and sequence goals, what the contact or a sequence did."""
 
+import asyncio
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
-from activities.contracts import AnnounceInput, ApplyTagResult, TagAndAnnounceInput
+from activities.contracts import (
+    AnnounceInput,
+    ApplyTagResult,
+    FanOutInput,
+    FanOutResult,
+    TagAndAnnounceInput,
+)
 from activities.crm import load_contact, tag_once
 from api.services.contact_events import fan_out
 from sequences import EventType
-from store.db import SessionMaker, transaction
+from store import events
+from store.db import SessionMaker, autocommit, transaction
+from store.events import TransactionOutcome
+
+# The API commits a moment after it starts a fan-out; look that often, for about this long,
+# before handing the wait to the activity's retries.
+COMMIT_POLL = timedelta(milliseconds=10)
+COMMIT_POLLS = 300
 
 
 class EventActivities:
@@ -48,6 +64,34 @@ class EventActivities:
                     ),
                 )
         return ApplyTagResult(tag=request.tag, applied=applied)
+
+    @activity.defn
+    async def committed(self, transaction_id: int) -> bool:
+        """Whether the transaction that recorded an event committed, once it has ended."""
+        async with autocommit(self._sessionmaker) as connection:
+            for _ in range(COMMIT_POLLS):
+                outcome = await events.transaction_outcome(connection, transaction_id)
+                if outcome != TransactionOutcome.open:
+                    return outcome == TransactionOutcome.committed
+                await asyncio.sleep(COMMIT_POLL.total_seconds())
+        raise ApplicationError(f"transaction {transaction_id} is still open", type="StillOpen")
+
+    @activity.defn
+    async def fan_out_event(self, request: FanOutInput) -> FanOutResult:
+        """Tell the contact's running enrollments, and enroll it where a goal matches. A retry
+        may tell them twice; event waits and exit rules act on it once, and a goal finds the
+        contact already enrolled."""
+        async with transaction(self._sessionmaker) as session:
+            told, enrolled = await fan_out(
+                session,
+                self._temporal,
+                self._task_queue,
+                uuid.UUID(request.contact_id),
+                request.event,
+                request.name,
+                enroll_as=uuid.UUID(request.enrolled_by) if request.enrolled_by else None,
+            )
+        return FanOutResult(committed=True, told=told, enrolled=[str(e) for e in enrolled])
 
     async def _fan_out(self, session: AsyncSession, request: AnnounceInput) -> int:
         told, _ = await fan_out(

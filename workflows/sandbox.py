@@ -25,10 +25,11 @@ SANDBOXED_RUNNER = SandboxedWorkflowRunner(
 )
 
 
-def workflow_runner(workflow_class: type, *, sandboxed: bool) -> WorkflowRunner:
+def workflow_runner(*workflow_classes: type, sandboxed: bool) -> WorkflowRunner:
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
-    cache_bytecode(workflow_class)
+    for workflow_class in workflow_classes:
+        cache_bytecode(workflow_class)
     return SANDBOXED_RUNNER
 
 

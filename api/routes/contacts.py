@@ -16,7 +16,7 @@ from api.schemas.contacts import (
 )
 from api.schemas.enrollments import EnrollmentRead
 from api.schemas.events import TagBody
-from api.services.contact_events import fan_out
+from api.services.contact_events import fan_out_after_commit
 from sequences import EventType, value_fits
 from sequences.phones import to_e164
 from settings import Settings
@@ -165,10 +165,11 @@ async def apply_tag(
     """Apply a tag; the contact's enrollments and sequence goals see it as a tag_applied event."""
     contact = await _contact_or_404(session, contact_id)
     if await contacts.apply_tag(session, contact.id, body.tag):
-        await fan_out(
+        await fan_out_after_commit(
             session,
             temporal,
             settings.temporal_task_queue,
+            uuid.uuid4(),
             contact.id,
             EventType.tag_applied,
             body.tag,

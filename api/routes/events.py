@@ -1,3 +1,6 @@
+import uuid
+from datetime import timedelta
+
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
@@ -5,6 +8,9 @@ from api.errors import NotFound, problems
 from api.schemas.events import EventAccepted, EventCreate
 from api.services import contact_events
 from store import contacts
+
+# How long the answer waits for the enrollments and goals to have been told.
+FAN_OUT_WAIT = timedelta(seconds=5)
 
 router = APIRouter(tags=["events"], responses=problems(401, 404, 422))
 
@@ -32,6 +38,10 @@ async def record_event(
         data=body.data,
         occurred_at=body.occurred_at,
     )
+    await session.commit()
+    told = await contact_events.fanned_out(recorded.fan_out, FAN_OUT_WAIT)
     return EventAccepted(
-        event_id=recorded.event_id, enrollments_told=recorded.told, enrolled=recorded.enrolled
+        event_id=recorded.event_id,
+        enrollments_told=told.told if told else None,
+        enrolled=[uuid.UUID(e) for e in told.enrolled] if told else None,
     )

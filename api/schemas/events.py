@@ -28,9 +28,16 @@ class EventCreate(RequestBody):
 
 
 class EventAccepted(BaseModel):
+    """The event is kept; telling its enrollments and goals runs on the worker, durably. The
+    answer waits a few seconds for that and says what it did, or null if still under way."""
+
     event_id: uuid.UUID
-    enrollments_told: int = Field(description="Running enrollments of the contact it reached.")
-    enrolled: list[uuid.UUID] = Field(description="Enrollments started by sequence goals.")
+    enrollments_told: int | None = Field(
+        description="Running enrollments of the contact it reached; null while under way."
+    )
+    enrolled: list[uuid.UUID] | None = Field(
+        description="Enrollments started by sequence goals; null while under way."
+    )
 
 
 class TagBody(RequestBody):

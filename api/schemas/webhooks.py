@@ -54,8 +54,9 @@ class EmailEventApplied(BaseModel):
         description="The contact event recorded; none for a delivery, a repeated bounce or "
         "a message to staff rather than the contact."
     )
-    event_id: uuid.UUID | None
-    enrollments_told: int = Field(description="Running enrollments of the contact it reached.")
+    event_id: uuid.UUID | None = Field(
+        description="The contact event; the contact's enrollments are told of it once it is kept."
+    )
     duplicate: bool = Field(
         default=False, description="The event id was received before; nothing changed."
     )

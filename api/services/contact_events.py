@@ -1,25 +1,30 @@
 """What the contact did reaches its running enrollments and the sequences whose goals it meets."""
 
+import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from activities.contracts import FanOutInput, FanOutResult
 from api.schemas.enrollments import EnrollOutcome
 from api.services import enrollments as enrollment_service
 from sequences import EventMatch
-from store import enrollments, sequences, users
+from store import enrollments, events, sequences, users
 from store.models import Contact, ContactEvent, User, utcnow
+from workflows import search_attributes as sa
+from workflows.fan_out import EventFanOutWorkflow, fan_out_id
 from workflows.state import ContactEventSignal
+
+FanOut = WorkflowHandle[EventFanOutWorkflow, FanOutResult]
 
 
 class Recorded(NamedTuple):
     event_id: uuid.UUID
-    told: int
-    enrolled: list[uuid.UUID]
+    fan_out: FanOut
 
 
 async def record(
@@ -34,7 +39,8 @@ async def record(
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> Recorded:
-    """Keep the event in the contact's history, then tell enrollments and goals (`fan_out`)."""
+    """Keep the event in the contact's history; once the session commits, its enrollments and
+    goals are told (`fan_out_after_commit`)."""
     row = ContactEvent(
         contact_id=contact.id,
         event=event,
@@ -42,11 +48,58 @@ async def record(
         data=data or {},
         occurred_at=occurred_at or utcnow(),
     )
-    await session.execute(insert(ContactEvent).values(**row.model_dump()))
-    told, enrolled = await fan_out(
-        session, temporal, task_queue, contact.id, event, name, enroll_as=user.id if user else None
+    await events.add_event(session, row)
+    handle = await fan_out_after_commit(
+        session,
+        temporal,
+        task_queue,
+        row.id,
+        contact.id,
+        event,
+        name,
+        enroll_as=user.id if user else None,
     )
-    return Recorded(row.id, told, enrolled)
+    return Recorded(row.id, handle)
+
+
+async def fan_out_after_commit(
+    session: AsyncSession,
+    temporal: Client,
+    task_queue: str,
+    event_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    event: str,
+    name: str | None,
+    *,
+    enroll_as: uuid.UUID | None,
+) -> FanOut:
+    """Start the workflow that runs `fan_out` once the session's transaction has committed, and
+    not at all if it rolls back: the session must commit after this returns."""
+    request = FanOutInput(
+        transaction=await events.transaction_id(session),
+        contact_id=str(contact_id),
+        event=event,
+        name=name,
+        enrolled_by=str(enroll_as) if enroll_as else None,
+    )
+    return await temporal.start_workflow(
+        EventFanOutWorkflow.run,
+        request,
+        id=fan_out_id(str(event_id)),
+        task_queue=task_queue,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.CONTACT_ID, str(contact_id))]
+        ),
+        static_summary=f"{event} {name}" if name else event,
+    )
+
+
+async def fanned_out(handle: FanOut, wait: timedelta) -> FanOutResult | None:
+    """The fan-out's result, if it finishes within `wait`."""
+    try:
+        return await asyncio.wait_for(handle.result(), wait.total_seconds())
+    except TimeoutError:
+        return None
 
 
 async def fan_out(

@@ -148,13 +148,12 @@ async def _contact_of(session: AsyncSession, message: Message) -> Contact:
     return contact
 
 
-def _told_nobody(message: Message, *, duplicate: bool = False) -> EmailEventApplied:
+def _no_event(message: Message, *, duplicate: bool = False) -> EmailEventApplied:
     return EmailEventApplied(
         message_id=message.id,
         status=message.status,
         event=None,
         event_id=None,
-        enrollments_told=0,
         duplicate=duplicate,
     )
 
@@ -165,7 +164,7 @@ async def apply_email_event(
     provider_id = body.message_id.strip().strip("<>")
     message = await message_by_provider_id(session, provider_id)
     if body.event_id and not await webhooks.first_receipt(session, "email", body.event_id):
-        return _told_nobody(message, duplicate=True)
+        return _no_event(message, duplicate=True)
     event: EventType | None = _EMAIL_EVENTS.get(body.event)
     if body.event == "delivered":
         mark_delivered(message)
@@ -174,7 +173,7 @@ async def apply_email_event(
     # Messages to staff about the contact say nothing about what the contact did.
     if not message.to_contact or event is None:
         await session.flush()
-        return _told_nobody(message)
+        return _no_event(message)
 
     contact = await _contact_of(session, message)
     if event == EventType.unsubscribed:
@@ -208,7 +207,6 @@ async def apply_email_event(
         status=message.status,
         event=event,
         event_id=recorded.event_id,
-        enrollments_told=recorded.told,
     )
 
 

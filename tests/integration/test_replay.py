@@ -29,6 +29,7 @@ from tests.integration.helpers import (
 )
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.fan_out import EventFanOutWorkflow, fan_out_id
 from workflows.sandbox import workflow_runner
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -288,6 +289,34 @@ async def _step_run_failed(admin: httpx.AsyncClient, url: str) -> str:
     return str(enrollment["workflow_id"])
 
 
+async def _event_fanned_out(admin: httpx.AsyncClient, url: str) -> str:
+    # An event told to a waiting enrollment and enrolling the contact where a goal matches.
+    waiting = _track(
+        {
+            "id": "wait",
+            "kind": "wait_for_event",
+            "match": {"event": "form_submitted"},
+            "within": "PT1H",
+        },
+    )
+    goal = _track(
+        {"id": "tag", "kind": "apply_tag", "tag": "lead"},
+        goals=[{"event": "form_submitted", "name": "demo"}],
+    )
+    contact_id = await new_contact(admin)
+    await enroll(admin, await published_sequence(admin, waiting), contact_id)
+    await published_sequence(admin, goal)
+    await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/enrollments"),
+        lambda listed: [e["current_step"] for e in listed] == ["wait"],
+    )
+    answer = await admin.post(
+        "/events", json={"contact_id": contact_id, "event": "form_submitted", "name": "demo"}
+    )
+    assert (answer.json()["enrollments_told"], len(answer.json()["enrolled"])) == (1, 1)
+    return fan_out_id(answer.json()["event_id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -303,6 +332,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "lean_steps": _lean_steps,
     "step_runs": _step_runs,
     "step_run_failed": _step_run_failed,
+    "event_fanned_out": _event_fanned_out,
 }
 
 
@@ -340,9 +370,11 @@ def _without_stack_traces(node: Any) -> Any:
 async def test_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
     replayer = Replayer(
-        workflows=[EnrollmentWorkflow],
+        workflows=[EnrollmentWorkflow, EventFanOutWorkflow],
         data_converter=DATA_CONVERTER,
-        workflow_runner=workflow_runner(EnrollmentWorkflow, sandboxed=sandboxed),
+        workflow_runner=workflow_runner(
+            EnrollmentWorkflow, EventFanOutWorkflow, sandboxed=sandboxed
+        ),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

@@ -1,0 +1,51 @@
+"""Telling enrollments and goals of an event once the transaction that recorded it committed.
+
+The API starts this workflow inside the transaction that records the event and commits after:
+if the start fails, nothing is recorded; if the commit fails, this workflow finds it rolled back
+and tells no one. Either way the event's record and its effects agree.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import FanOutInput, FanOutResult
+
+# Called by name: the activities' module reaches the API's services, which start workflows.
+COMMITTED = "committed"
+FAN_OUT_EVENT = "fan_out_event"
+RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+TIMEOUT = timedelta(seconds=30)
+
+
+def fan_out_id(event_id: str) -> str:
+    return f"fan-out:{event_id}"
+
+
+@workflow.defn
+class EventFanOutWorkflow:
+    @workflow.run
+    async def run(self, request: FanOutInput) -> FanOutResult:
+        committed: bool = await workflow.execute_local_activity(
+            COMMITTED,
+            request.transaction,
+            result_type=bool,
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=RETRY,
+            summary="wait for the recording transaction to end",
+        )
+        if not committed:
+            return FanOutResult(committed=False)
+        result: FanOutResult = await workflow.execute_local_activity(
+            FAN_OUT_EVENT,
+            request,
+            result_type=FanOutResult,
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"tell enrollments of {request.event}",
+        )
+        return result
