@@ -25,6 +25,7 @@ from activities.outbound import OutboundPolicy
 from activities.permanent import PermanentDatabaseErrors
 from activities.projection import ProjectionActivities
 from activities.providers import PhoneProvider
+from activities.removal import RemovalActivities
 from activities.runs import StepRunActivities
 from activities.sending import SendingActivities
 from activities.tasks import TaskActivities
@@ -34,11 +35,12 @@ from store.db import POOL_CONNECTIONS, SessionMaker, create_engine, create_sessi
 from workflows.client import connect, prometheus_runtime
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.fan_out import EventFanOutWorkflow
+from workflows.removal import RemovalWorkflow
 from workflows.sandbox import workflow_runner
 
 log = logging.getLogger("worker")
 
-WORKFLOWS = (EnrollmentWorkflow, EventFanOutWorkflow)
+WORKFLOWS = (EnrollmentWorkflow, EventFanOutWorkflow, RemovalWorkflow)
 # One POST of an http_post step; a slower system counts as down and the step retries.
 HTTP_POST_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 # A worker's throughput is bound by its CPU, not its concurrency: beyond a few workflow tasks at
@@ -86,6 +88,7 @@ def create_worker(
     events = EventActivities(sessionmaker, client, task_queue)
     dispatch = DispatchActivities(messaging, sending, delivery)
     runs = StepRunActivities(dispatch, events, crm, projection)
+    removal = RemovalActivities(sessionmaker, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -116,6 +119,8 @@ def create_worker(
             events.tag_and_announce,
             events.committed,
             events.fan_out_event,
+            removal.remove_enrollment,
+            removal.check_removed,
         ],
     )
 

@@ -3,7 +3,7 @@
 Pure on purpose: the workflow sandbox imports this module.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -74,7 +74,8 @@ class EnrollmentEventRecord(BaseModel):
 
 
 class ProjectionUpdate(BaseModel):
-    """The enrollment row as the workflow sees it now, plus the event that changed it."""
+    """The enrollment row as the workflow sees it now, plus the event that changed it (none
+    where only the row changes: a track began to wait)."""
 
     enrollment_id: str
     sequence_id: str
@@ -88,7 +89,9 @@ class ProjectionUpdate(BaseModel):
     outcome: str | None = None
     failure_reason: str | None
     ended_at: datetime | None
-    event: EnrollmentEventRecord
+    next_due_at: datetime | None = None
+    at: datetime = Field(description="When the workflow made the change.")
+    event: EnrollmentEventRecord | None
 
 
 class ProjectionBatch(BaseModel):
@@ -200,6 +203,12 @@ class FanOutResult(BaseModel):
     enrolled: list[str] = Field(default_factory=list)
 
 
+class RemovalInput(BaseModel):
+    enrollment_id: str
+    workflow_id: str
+    running: bool = Field(description="Whether the projection last showed its run running.")
+
+
 class DeliverInput(BaseModel):
     message_id: str
 
@@ -299,6 +308,11 @@ class StepRunInput(BaseModel):
     queued: list[ProjectionUpdate] = Field(
         default_factory=list, description="Updates the workflow had queued, written with them."
     )
+    then_waits: timedelta | None = Field(
+        default=None,
+        description="How long the step after the run waits (a delay, an event wait), counted "
+        "from the run's end, for the projection to show when it ends.",
+    )
 
 
 class StepOutcome(BaseModel):
@@ -320,3 +334,7 @@ class StepOutcome(BaseModel):
 class StepRunResult(BaseModel):
     outcomes: list[StepOutcome]
     projected: bool = Field(description="Whether the run wrote the projection it was given.")
+    finished_at: datetime | None = Field(
+        default=None, description="When the run ended, where the wait after it counts from."
+    )
+    next_due_at: datetime | None = Field(default=None, description="As the run projected it.")

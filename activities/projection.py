@@ -30,7 +30,7 @@ class ProjectionActivities:
             await enrollments.write_projection(
                 connection,
                 enrollment=_row(latest),
-                events=[_event(update) for update in batch.updates],
+                events=[u.event.model_dump(mode="json") for u in batch.updates if u.event],
             )
 
 
@@ -48,11 +48,8 @@ def _row(update: ProjectionUpdate) -> dict[str, Any]:
         "outcome": update.outcome,
         "failure_reason": update.failure_reason,
         "revision": update.revision,
-        "created_at": update.event.occurred_at,
-        "updated_at": update.event.occurred_at,
+        "created_at": update.at,
+        "updated_at": update.at,
         "ended_at": update.ended_at,
+        "next_due_at": update.next_due_at,
     }
-
-
-def _event(update: ProjectionUpdate) -> dict[str, Any]:
-    return update.event.model_dump(mode="json")

@@ -9,6 +9,8 @@ A run ends early at a step that cannot finish now: a message held by the sending
 whose hand-over failed for now), or a step that failed for good. The workflow takes over there.
 """
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -64,14 +66,22 @@ class StepRunActivities:
             and all(outcome.finished for outcome in outcomes)
             and all(record is not None for record in records)
         )
-        if projected:
-            updates = list(request.queued)
-            for record, outcome in zip(records, outcomes, strict=True):
-                assert record is not None
-                event = record.event.model_copy(update={"detail": outcome.detail})
-                updates.append(record.model_copy(update={"event": event}))
-            await self._projection.record_progress_batch(ProjectionBatch(updates=updates))
-        return StepRunResult(outcomes=outcomes, projected=projected)
+        if not projected:
+            return StepRunResult(outcomes=outcomes, projected=False)
+        updates = list(request.queued)
+        for record, outcome in zip(records, outcomes, strict=True):
+            assert record is not None and record.event is not None
+            event = record.event.model_copy(update={"detail": outcome.detail})
+            updates.append(record.model_copy(update={"event": event}))
+        finished_at = datetime.now(UTC)
+        due = updates[-1].next_due_at
+        if request.then_waits is not None:
+            due = min(d for d in (due, finished_at + request.then_waits) if d is not None)
+        updates[-1] = updates[-1].model_copy(update={"next_due_at": due})
+        await self._projection.record_progress_batch(ProjectionBatch(updates=updates))
+        return StepRunResult(
+            outcomes=outcomes, projected=True, finished_at=finished_at, next_due_at=due
+        )
 
     async def _run(self, request: StepRunInput, planned: RunStep) -> StepOutcome:
         step = planned.step

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, column, func, select
+from sqlalchemy import bindparam, column, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -40,6 +40,7 @@ _UPSERT_ROW = _INSERT_ROW.on_conflict_do_update(
             "revision",
             "updated_at",
             "ended_at",
+            "next_due_at",
         )
     },
     where=_ROW.c.revision < _INSERT_ROW.excluded.revision,
@@ -83,6 +84,12 @@ async def write_projection(
         return
     rows = {"enrollment_id": enrollment["id"], "events": list(events)}
     await connection.execute(_WRITE_PROJECTION, {**row, **rows})
+
+
+async def delete_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> None:
+    """The enrollment's row; its messages, to-dos, events and records go with it (foreign keys
+    cascade), the contact and its tags stay."""
+    await session.execute(delete(Enrollment).where(col(Enrollment.id) == enrollment_id))
 
 
 async def get_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment | None:

@@ -188,6 +188,9 @@ class Enrollment(SQLModel, table=True):
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
     ended_at: datetime | None = _optional_timestamp()
+    # When it next moves on by itself: a delay or timer ending, a held message going, an event
+    # wait running out.
+    next_due_at: datetime | None = _optional_timestamp()
 
 
 class EnrollmentEvent(SQLModel, table=True):

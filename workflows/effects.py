@@ -277,10 +277,14 @@ async def due_time(request: TimerInput) -> DueTime:
     return await _local(TimerActivities.due_time, request, f"{request.step.id}: when")
 
 
+def _kind(update: ProjectionUpdate) -> str:
+    return update.event.kind if update.event else "waiting"
+
+
 async def record_progress(update: ProjectionUpdate) -> None:
-    await _local(ProjectionActivities.record_progress, update, update.event.kind)
+    await _local(ProjectionActivities.record_progress, update, _kind(update))
 
 
 async def record_progress_batch(batch: ProjectionBatch) -> None:
-    kinds = ", ".join(update.event.kind for update in batch.updates)
+    kinds = ", ".join(_kind(update) for update in batch.updates)
     await _local(ProjectionActivities.record_progress_batch, batch, kinds)

@@ -110,6 +110,8 @@ class EnrollmentWorkflow:
         self._input = input
         self._state = input.state or EnrollmentState.initial(input.definition)
         self._pending: list[ProjectionUpdate] = []
+        # The next due time the projection shows, or will once the queued updates are written.
+        self._shown_due: datetime | None = None
         self._tracks_done = False
         self._draining = False
         self._steps_run = 0
@@ -364,6 +366,7 @@ class EnrollmentWorkflow:
         await self._wait_until_active(position)
         records = self._records_ahead(track, run)
         queued, self._pending = (self._pending, []) if records else ([], self._pending)
+        waiting = self._wait_after(track, run[-1]) if records else None
         settings = self._input.definition.settings
         request = StepRunInput(
             enrollment_id=self._input.enrollment_id,
@@ -383,6 +386,7 @@ class EnrollmentWorkflow:
                 for n, step in enumerate(run)
             ],
             queued=queued,
+            then_waits=_wait_length(waiting) if waiting else None,
         )
         try:
             result = await self._locally(effects.run_steps(request))
@@ -413,6 +417,18 @@ class EnrollmentWorkflow:
         if result.projected:
             # As the projector would have with the write.
             self._update_search_attributes()
+            self._shown_due = result.next_due_at
+            if waiting is not None and result.finished_at is not None:
+                # The wait counts from the run's end, as the projection shows it.
+                _begin_wait(waiting, position, result.finished_at)
+
+    def _wait_after(self, track: Track, step: RunnableStep) -> DelayStep | WaitForEventStep | None:
+        """The step after a run, if it waits for a length known before it starts."""
+        following = track.following(step, step.then)
+        after = track.step(following) if following is not None else None
+        if (isinstance(after, DelayStep) and after.is_plain) or isinstance(after, WaitForEventStep):
+            return after
+        return None
 
     def _records_ahead(self, track: Track, run: list[RunnableStep]) -> list[ProjectionUpdate]:
         """Each step's step_completed record, made before the run for it to write, where the
@@ -750,6 +766,7 @@ class EnrollmentWorkflow:
         if position.waiting_since is None:
             position.waiting_since = workflow.now()
             position.wake_at = position.waiting_since + step.within
+        self._show_due()
         since = position.waiting_since
 
         def happened() -> bool:
@@ -792,6 +809,7 @@ class EnrollmentWorkflow:
                 if due.at is None:
                     return due.skipped
                 position.wake_at = due.at
+        self._show_due()
         remaining = position.wake_at - workflow.now()
         if remaining > timedelta(0):
             with contextlib.suppress(TimeoutError):
@@ -838,7 +856,7 @@ class EnrollmentWorkflow:
 
     def _projection_update(
         self,
-        kind: str,
+        kind: str | None,
         *,
         revision: int,
         current_step: str | None,
@@ -860,6 +878,8 @@ class EnrollmentWorkflow:
             outcome=state.outcome,
             failure_reason=state.failure_reason,
             ended_at=now if state.status == Status.completed else None,
+            next_due_at=state.next_due_at(),
+            at=now,
             event=EnrollmentEventRecord(
                 effect_key=f"{self._input.enrollment_id}:event:{revision}",
                 kind=kind,
@@ -867,8 +887,24 @@ class EnrollmentWorkflow:
                 track_id=track_id,
                 step_id=step_id,
                 detail=detail or {},
-            ),
+            )
+            if kind
+            else None,
         )
+
+    def _show_due(self) -> None:
+        """A track began to wait: write the row, without an event, if the projection would not
+        show when the enrollment next moves on (queued updates are written as things stand)."""
+        due = self._state.next_due_at()
+        if self._pending or due == self._shown_due:
+            return
+        self._state.revision += 1
+        self._pending.append(
+            self._projection_update(
+                None, revision=self._state.revision, current_step=self._state.current_step()
+            )
+        )
+        self._shown_due = due
 
     def _update_search_attributes(self) -> None:
         wanted = (
@@ -924,8 +960,10 @@ class EnrollmentWorkflow:
                 "outcome": state.outcome,
                 "failure_reason": state.failure_reason,
                 "ended_at": batch[newest].ended_at or (workflow.now() if ended else None),
+                "next_due_at": state.next_due_at(),
             }
         )
+        self._shown_due = row.next_due_at
         return [*batch[:newest], row, *batch[newest + 1 :]]
 
     async def _write_projection(self, update: ProjectionUpdate) -> None:
@@ -938,6 +976,16 @@ class EnrollmentWorkflow:
             return await work
         finally:
             self._local_work -= 1
+
+
+def _wait_length(step: DelayStep | WaitForEventStep) -> timedelta:
+    return step.duration if isinstance(step, DelayStep) else step.within
+
+
+def _begin_wait(step: DelayStep | WaitForEventStep, position: TrackState, at: datetime) -> None:
+    if isinstance(step, WaitForEventStep):
+        position.waiting_since = at
+    position.wake_at = at + _wait_length(step)
 
 
 def _raise(error: Exception) -> Callable[[], Awaitable[StepDone]]:

@@ -78,6 +78,14 @@ class EnrollmentState(BaseModel):
     def initial(cls, definition: SequenceDefinition) -> "EnrollmentState":
         return cls(tracks={t.id: TrackState(step_id=t.steps[0].id) for t in definition.tracks})
 
+    def next_due_at(self) -> datetime | None:
+        """When the enrollment next moves on by itself: the earliest delay or timer to end, held
+        message to go, or event wait to run out among its tracks; none while it is stopped."""
+        if self.status in (Status.stopped, Status.completed):
+            return None
+        due = [t.wake_at for t in self.tracks.values() if t.step_id is not None and t.wake_at]
+        return min(due, default=None)
+
     def current_step(self, *, moving: tuple[str, str | None] | None = None) -> str | None:
         """Each running track's step; `moving` (track id, step id) puts one track elsewhere."""
         steps = [

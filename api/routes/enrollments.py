@@ -201,11 +201,15 @@ async def retry_enrollment(
 
 @router.delete("/enrollments/{enrollment_id}")
 async def remove_enrollment(
-    enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, _: Operator
+    enrollment_id: uuid.UUID,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: Operator,
 ) -> Removed:
     """Remove an enrollment for good: its runs, its history and its records. Not reversible."""
     enrollment = await service.get_or_404(session, enrollment_id)
-    runs = await removal.remove_enrollment(session, temporal, enrollment)
+    runs = await removal.remove_enrollment(temporal, settings.temporal_task_queue, enrollment)
     return Removed(enrollment_id=enrollment.id, workflow_runs_deleted=runs)
 
 
@@ -224,13 +228,17 @@ async def stop_many(
 
 @router.post("/enrollments/remove")
 async def remove_many(
-    body: BulkControl, session: SessionDep, temporal: TemporalDep, _: Operator
+    body: BulkControl,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: Operator,
 ) -> BulkResponse:
     """Remove many enrollments for good; each gets the answer its own removal would have had."""
 
     async def remove_one(enrollment_id: uuid.UUID) -> None:
         enrollment = await service.get_or_404(session, enrollment_id)
-        await removal.remove_enrollment(session, temporal, enrollment)
+        await removal.remove_enrollment(temporal, settings.temporal_task_queue, enrollment)
 
     return await _each(body.enrollment_ids, remove_one, "removed")
 

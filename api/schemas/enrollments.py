@@ -82,6 +82,10 @@ class EnrollmentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    next_due_at: datetime | None = Field(
+        description="When it next moves on by itself: a delay or timer ending, a held message "
+        "going, an event wait running out; null while it waits for a person or is stopped."
+    )
 
 
 class EnrollmentEventRead(BaseModel):

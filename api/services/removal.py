@@ -1,47 +1,30 @@
-"""Removing an enrollment for good: its workflow runs, their histories, and every row of it."""
+"""Removing an enrollment for good, through the workflow that removes it and then checks that
+visibility lists nothing of it: one writer for the runs and the rows."""
 
-import asyncio
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
-
+from activities.contracts import RemovalInput
 from store.models import Enrollment, EnrollmentStatus
-from workflows import search_attributes as sa
+from workflows.removal import RemovalWorkflow, removal_id
 
 
-async def remove_enrollment(session: AsyncSession, temporal: Client, enrollment: Enrollment) -> int:
-    """Delete the enrollment's runs from Temporal and its rows from the database.
-
-    The enrollment's messages, tasks, events and records go with it (foreign keys cascade);
-    the contact and its tags stay. Returns how many workflow runs were deleted.
-    """
-    runs = [
-        (execution.id, execution.run_id)
-        async for execution in temporal.list_workflows(
-            f"{sa.ENROLLMENT_ID.name} = '{enrollment.id}'"
-        )
-    ]
-    if enrollment.status != EnrollmentStatus.completed and not runs:
-        # Visibility lags a new run by a moment; the running one is the latest of its id.
-        runs = [(enrollment.workflow_id, "")]
-    await asyncio.gather(*(_delete_run(temporal, wid, rid) for wid, rid in runs))
-    await session.execute(delete(Enrollment).where(col(Enrollment.id) == enrollment.id))
-    return len(runs)
-
-
-async def _delete_run(temporal: Client, workflow_id: str, run_id: str) -> None:
-    """Deleting a running execution terminates it first; a missing one is already gone."""
-    request = DeleteWorkflowExecutionRequest(
-        namespace=temporal.namespace,
-        workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+async def remove_enrollment(temporal: Client, task_queue: str, enrollment: Enrollment) -> int:
+    """Delete the enrollment's runs from Temporal and its rows from the database; answers once
+    both are gone, while the check through visibility goes on. Returns how many runs went."""
+    request = RemovalInput(
+        enrollment_id=str(enrollment.id),
+        workflow_id=enrollment.workflow_id,
+        running=enrollment.status != EnrollmentStatus.completed,
     )
-    try:
-        await temporal.workflow_service.delete_workflow_execution(request)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
+    start = WithStartWorkflowOperation(
+        RemovalWorkflow.run,
+        request,
+        id=removal_id(str(enrollment.id)),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"remove enrollment {enrollment.id}",
+    )
+    return await temporal.execute_update_with_start_workflow(
+        RemovalWorkflow.removed, start_workflow_operation=start
+    )

@@ -157,3 +157,29 @@ async def test_removing_an_enrollment_leaves_nothing_behind(
         f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}
     )
     assert again.status_code == 201, "the contact can be enrolled afresh"
+
+
+async def _listed(client: Client, enrollment_id: str) -> list[str]:
+    query = f"EnrollmentId = '{enrollment_id}'"
+    return [run.run_id async for run in client.list_workflows(query)]
+
+
+async def test_a_removed_enrollments_runs_are_gone_from_visibility_too(
+    admin: httpx.AsyncClient, worker: Worker, client: Client
+) -> None:
+    """The case visibility keeps longest: a run that had completed before its removal."""
+    definition = _track({"id": "hi", "kind": "email", "subject": "Hi", "body": "b"})
+    enrollment = await enroll(
+        admin, await published_sequence(admin, definition), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    await eventually(lambda: _listed(client, enrollment["id"]), lambda runs: len(runs) == 1)
+
+    removed = await admin.delete(f"/enrollments/{enrollment['id']}")
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["workflow_runs_deleted"] == 1
+    assert (await admin.get(f"/enrollments/{enrollment['id']}")).status_code == 404
+
+    removal = client.get_workflow_handle(f"removal:{enrollment['id']}", result_type=int)
+    assert await removal.result() == 1
+    assert await _listed(client, enrollment["id"]) == []

@@ -32,6 +32,7 @@ def _update(
         current_step=step,
         failure_reason=None,
         ended_at=None,
+        at=AT + timedelta(seconds=revision),
         event=EnrollmentEventRecord(
             effect_key=f"{enrollment_id}:event:{revision}",
             kind=kind,

@@ -27,9 +27,10 @@ from tests.integration.helpers import (
     published_sequence,
     welcome_series,
 )
+from worker import WORKFLOWS
 from workflows.client import DATA_CONVERTER
-from workflows.enrollment import EnrollmentWorkflow
-from workflows.fan_out import EventFanOutWorkflow, fan_out_id
+from workflows.fan_out import fan_out_id
+from workflows.removal import removal_id
 from workflows.sandbox import workflow_runner
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -93,10 +94,11 @@ async def _timers(admin: httpx.AsyncClient, url: str) -> str:
     await declare_field(admin, "renewal", "date")
     today = datetime.now(UTC).date().isoformat()
     definition = _track(
-        {"id": "at", "kind": "delay", "duration": "PT1S", "at": _soon()},
+        # Far enough ahead that publishing and enrolling first cannot pass them.
+        {"id": "at", "kind": "delay", "duration": "PT1S", "at": _soon(5)},
         {"id": "past", "kind": "date_timer", "on": "2020-01-01", "if_past": "skip"},
-        {"id": "renewal", "kind": "field_timer", "field": "renewal", "at": _soon(3)},
-        {"id": "event", "kind": "event_timer", "offset_days": 0, "at": _soon(4)},
+        {"id": "renewal", "kind": "field_timer", "field": "renewal", "at": _soon(6)},
+        {"id": "event", "kind": "event_timer", "offset_days": 0, "at": _soon(7)},
     )
     sequence_id = await published_sequence(admin, definition)
     contact_id = await new_contact(admin, fields={"renewal": today})
@@ -317,6 +319,17 @@ async def _event_fanned_out(admin: httpx.AsyncClient, url: str) -> str:
     return fan_out_id(answer.json()["event_id"])
 
 
+async def _enrollment_removed(admin: httpx.AsyncClient, url: str) -> str:
+    # A completed enrollment removed, and visibility checked until it lists none of its runs.
+    enrollment = await enroll(
+        admin, await published_sequence(admin, welcome_series("PT1S")), await new_contact(admin)
+    )
+    await enrollment_status(admin, enrollment["id"], "completed")
+    removed = await admin.delete(f"/enrollments/{enrollment['id']}")
+    assert removed.status_code == 200, removed.text
+    return removal_id(enrollment["id"])
+
+
 SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "welcome_completed": _completed,
     "stopped_and_reactivated": _stopped_and_reactivated,
@@ -333,6 +346,7 @@ SCENARIOS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[str]]] = {
     "step_runs": _step_runs,
     "step_run_failed": _step_run_failed,
     "event_fanned_out": _event_fanned_out,
+    "enrollment_removed": _enrollment_removed,
 }
 
 
@@ -349,7 +363,9 @@ async def test_record_history(
     if path.exists() and RECORDING != "all":
         pytest.skip("already recorded; RECORD_HISTORIES=all records it again")
     workflow_id = await SCENARIOS[name](admin, http_receiver[0])
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.result()  # the whole run's history, however long its last steps take
+    history = await handle.fetch_history()
     recorded = _without_stack_traces(history.to_json_dict())
     path.write_text(json.dumps(recorded, indent=1) + "\n")
 
@@ -370,11 +386,9 @@ def _without_stack_traces(node: Any) -> Any:
 async def test_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
     replayer = Replayer(
-        workflows=[EnrollmentWorkflow, EventFanOutWorkflow],
+        workflows=list(WORKFLOWS),
         data_converter=DATA_CONVERTER,
-        workflow_runner=workflow_runner(
-            EnrollmentWorkflow, EventFanOutWorkflow, sandboxed=sandboxed
-        ),
+        workflow_runner=workflow_runner(*WORKFLOWS, sandboxed=sandboxed),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

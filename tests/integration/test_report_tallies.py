@@ -74,6 +74,7 @@ class Enrollments:
             outcome=outcome,
             failure_reason=None,
             ended_at=AT if status == "completed" else None,
+            at=AT + timedelta(seconds=revision),
             event=EnrollmentEventRecord(
                 effect_key=f"{enrollment_id}:event:{revision}",
                 kind=kind,
