@@ -35,17 +35,14 @@ class EnrollmentRef(BaseModel):
     effect_key: str
 
 
-class SendEmailInput(BaseModel):
+class SendMessageInput(BaseModel):
     ref: EnrollmentRef
+    channel: Channel
     subject: str
     body: str
     html: str | None = None
     send_to: SendTo = Field(default_factory=SendTo)
     sender: Sender = Field(default_factory=Sender)
-
-
-class SendMessageInput(SendEmailInput):
-    channel: Channel
 
 
 class MessageResult(BaseModel):
@@ -174,16 +171,6 @@ class HttpPostResult(BaseModel):
 class TagAndAnnounceInput(ApplyTagInput):
     enrolled_by: str | None
     announcer: str = Field(description="The workflow that already knows, so it is not signalled.")
-
-
-class AnnounceInput(BaseModel):
-    ref: EnrollmentRef
-    event: str
-    name: str | None
-    enrolled_by: str | None
-    announcer: str | None = Field(
-        default=None, description="The workflow that already knows, so it is not signalled."
-    )
 
 
 class FanOutInput(BaseModel):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ApplyTagInput, ApplyTagResult, EnrollmentRef, ProcessInput
+from activities.contracts import ApplyTagInput, EnrollmentRef, ProcessInput
 from activities.merging import merge_values
 from sequences import CONTACT_ATTRIBUTES, AssignTo
 from sequences.actions import (
@@ -65,13 +65,6 @@ async def tag_once(session: AsyncSession, request: ApplyTagInput) -> bool:
 class CrmActivities:
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self._sessionmaker = sessionmaker
-
-    @activity.defn
-    async def apply_tag(self, request: ApplyTagInput) -> ApplyTagResult:
-        """Apply a tag to the contact, once per effect key."""
-        async with transaction(self._sessionmaker) as session:
-            applied = await tag_once(session, request)
-        return ApplyTagResult(tag=request.tag, applied=applied)
 
     @activity.defn
     async def run_process(self, request: ProcessInput) -> dict[str, Any]:

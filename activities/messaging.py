@@ -9,10 +9,9 @@ from datetime import timedelta
 from email.utils import formataddr
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import MessageResult, SendEmailInput, SendMessageInput
+from activities.contracts import MessageResult, SendMessageInput
 from activities.crm import ContactGone
 from activities.merging import merge_values
 from sequences import Channel, Recipient
@@ -52,32 +51,12 @@ class MessagingActivities:
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self._sessionmaker = sessionmaker
 
-    @activity.defn
-    async def send_email(self, request: SendEmailInput) -> MessageResult:
-        """Render an email and put it in the outbox, once per effect key."""
-        return await self.send_message(
-            SendMessageInput(
-                ref=request.ref,
-                channel=Channel.email,
-                subject=request.subject,
-                body=request.body,
-                html=request.html,
-                send_to=request.send_to,
-                sender=request.sender,
-            )
-        )
-
-    @activity.defn
-    async def send_message(self, request: SendMessageInput) -> MessageResult:
-        """Render a communication on any channel and put it in the outbox, once per effect key."""
-        result, _, _ = await self.enqueue(request)
-        return result
-
     async def enqueue(
         self, request: SendMessageInput, *, claim_for: timedelta | None = None
     ) -> tuple[MessageResult, Message | None, bool]:
-        """What send_message answers, the outbox row it recorded (None when skipped), and
-        whether it claimed the row for the caller to hand over (see enqueue_message)."""
+        """Render a communication on any channel and put it in the outbox, once per effect key:
+        what to record of it, the outbox row (None when skipped), and whether it claimed the
+        row for the caller to hand over (see enqueue_message)."""
         ref, channel = request.ref, request.channel
         async with transaction(self._sessionmaker) as session:
             contact = await contacts.get_contact(session, uuid.UUID(ref.contact_id))

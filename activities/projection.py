@@ -15,11 +15,6 @@ class ProjectionActivities:
         self._sessionmaker = sessionmaker
 
     @activity.defn
-    async def record_progress(self, update: ProjectionUpdate) -> None:
-        """Upsert the enrollment row and append its event; safe to retry."""
-        await self.record_progress_batch(ProjectionBatch(updates=[update]))
-
-    @activity.defn
     async def record_progress_batch(self, batch: ProjectionBatch) -> None:
         """Several updates of one enrollment, in order, in one transaction; safe to retry."""
         if not batch.updates:

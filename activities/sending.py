@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import Reservation, ReserveInput
@@ -55,13 +54,9 @@ class SendingActivities:
         self._sessionmaker = sessionmaker
         self._global_limits = global_limits
 
-    @activity.defn
-    async def reserve_send(self, request: ReserveInput) -> Reservation:
-        """The time this message may be sent, fixed on the first call for its effect key."""
-        return await self.reserve(request)
-
     async def reserve(self, request: ReserveInput, message: Message | None = None) -> Reservation:
-        """As reserve_send, given the message when the caller has just recorded it."""
+        """The time this message may be sent, fixed on the first call for its effect key; given
+        the message when the caller has just recorded it."""
         if message is not None and not self.restrained(
             request.channel, request.sending, sent_by=message.sent_by, to_contact=message.to_contact
         ):

@@ -15,13 +15,20 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import ApplyTagInput, EnrollmentRef, ProcessInput, SendEmailInput
+from activities.contracts import (
+    EnrollmentRef,
+    ProcessInput,
+    SendMessageInput,
+    TagAndAnnounceInput,
+)
 from activities.crm import CrmActivities
+from activities.events import EventActivities
 from activities.messaging import MessagingActivities
-from sequences import AssignTo
+from sequences import AssignTo, Channel
 from sequences.actions import NoteStep, OrderItem, OrderStep
 from settings import Settings
 from store import tasks
@@ -119,19 +126,19 @@ async def _enrolled_contact(
     return contact, enrollment
 
 
-async def test_retried_email_activity_sends_once(sessionmaker: SessionMaker) -> None:
+async def test_a_retried_email_is_recorded_once(sessionmaker: SessionMaker) -> None:
     contact, enrollment = await _enrolled_contact(sessionmaker)
-    activities = MessagingActivities(sessionmaker)
+    messaging = MessagingActivities(sessionmaker)
     ref = EnrollmentRef(
         enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k:main:welcome:0"
     )
-    request = SendEmailInput(ref=ref, subject="Hi {{ contact.first_name }}", body="Hello")
-    env = ActivityEnvironment()
+    request = SendMessageInput(
+        ref=ref, channel=Channel.email, subject="Hi {{ contact.first_name }}", body="Hello"
+    )
 
-    first = await env.run(activities.send_email, request)
-    second = await env.run(activities.send_email, request)
-    next_visit = await env.run(
-        activities.send_email,
+    first, _, _ = await messaging.enqueue(request)
+    second, _, _ = await messaging.enqueue(request)
+    next_visit, _, _ = await messaging.enqueue(
         request.model_copy(
             update={"ref": ref.model_copy(update={"effect_key": "k:main:welcome:1"})}
         ),
@@ -148,16 +155,19 @@ async def test_retried_email_activity_sends_once(sessionmaker: SessionMaker) -> 
     assert subjects == ["Hi Ada", "Hi Ada"]
 
 
-async def test_retried_tag_activity_applies_once(sessionmaker: SessionMaker) -> None:
+async def test_retried_tag_activity_applies_once(
+    sessionmaker: SessionMaker, client: Client, task_queue: str
+) -> None:
     contact, enrollment = await _enrolled_contact(sessionmaker)
-    activities = CrmActivities(sessionmaker)
+    activities = EventActivities(sessionmaker, client, task_queue)
     ref = EnrollmentRef(
         enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k:main:tag:0"
     )
+    request = TagAndAnnounceInput(ref=ref, tag="vip", enrolled_by=None, announcer="w")
     env = ActivityEnvironment()
 
-    first = await env.run(activities.apply_tag, ApplyTagInput(ref=ref, tag="vip"))
-    second = await env.run(activities.apply_tag, ApplyTagInput(ref=ref, tag="vip"))
+    first = await env.run(activities.tag_and_announce, request)
+    second = await env.run(activities.tag_and_announce, request)
 
     assert (first.applied, second.applied) == (True, False)
     async with sessionmaker() as session:
@@ -173,9 +183,8 @@ async def test_email_to_contact_without_address_fails_permanently(
         enrollment_id=str(enrollment.id), contact_id=str(contact.id), effect_key="k"
     )
     with pytest.raises(ApplicationError, match="has no email address") as raised:
-        await ActivityEnvironment().run(
-            MessagingActivities(sessionmaker).send_email,
-            SendEmailInput(ref=ref, subject="s", body="b"),
+        await MessagingActivities(sessionmaker).enqueue(
+            SendMessageInput(ref=ref, channel=Channel.email, subject="s", body="b")
         )
     assert raised.value.non_retryable
 

@@ -63,7 +63,7 @@ async def _reserve(
     now: datetime,
     sequence_id: str = "s1",
 ) -> Reservation:
-    return await activities.reserve_send(
+    return await activities.reserve(
         ReserveInput(
             ref=EnrollmentRef(
                 enrollment_id=str(uuid.uuid4()),

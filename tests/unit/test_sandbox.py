@@ -13,9 +13,10 @@ from temporalio.worker import Replayer, WorkflowInstance, WorkflowInstanceDetail
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
-import workflows.effects
+import workflows.calls
 import workflows.enrollment
 import workflows.search_attributes
+import workflows.steps.runs
 import workflows.state
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
@@ -46,7 +47,8 @@ async def test_workflow_helpers_are_shared_with_the_worker_not_reloaded_per_run(
     module_globals = sandboxed.run.__globals__
     # The workflow module itself is fresh: the sandbox isolates its state.
     assert sandboxed is not EnrollmentWorkflow
-    assert module_globals["effects"] is workflows.effects
+    assert module_globals["calls"] is workflows.calls
+    assert module_globals["runs"] is workflows.steps.runs
     assert module_globals["sa"] is workflows.search_attributes
     assert module_globals["EnrollmentState"] is workflows.state.EnrollmentState
 

@@ -18,8 +18,6 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
-        AnnounceInput,
-        ApplyTagInput,
         ApplyTagResult,
         CloseOpenTasksInput,
         CloseTaskInput,
@@ -33,14 +31,9 @@ with workflow.unsafe.imports_passed_through():
         DueTime,
         HttpPostInput,
         HttpPostResult,
-        MessageResult,
         ProcessInput,
         ProjectionBatch,
         ProjectionUpdate,
-        Reservation,
-        ReserveInput,
-        SendEmailInput,
-        SendMessageInput,
         StepRunInput,
         StepRunResult,
         TagAndAnnounceInput,
@@ -50,9 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.dispatch import DispatchActivities
     from activities.http import HttpActivities
-    from activities.messaging import MessagingActivities
     from activities.projection import ProjectionActivities
-    from activities.sending import SendingActivities
     from activities.tasks import TaskActivities
     from activities.timers import TimerActivities
 
@@ -79,15 +70,6 @@ EFFECT_TIMEOUT = timedelta(seconds=30)
 HTTP_TIMEOUT = timedelta(seconds=60)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 
-# Runs started before this patch call their database effects as regular activities.
-LOCAL_EFFECTS = "local-effects"
-# Runs started since make a communication one call (outbox, place, hand-over) and a tag one call
-# (apply, announce), and write their projection when the tracks wait rather than after each step.
-LEAN_STEPS = "lean-steps"
-# Runs started since run consecutive steps that neither wait nor branch in one call, which also
-# writes the projection (activities/runs.py).
-STEP_RUNS = "step-runs"
-
 # How a step's activity fails for good: a regular activity's failure arrives wrapped in an
 # ActivityError, a local activity's as the failure itself (or its timeout).
 STEP_FAILURES = (ActivityError, ApplicationError, ActivityTimeout)
@@ -96,26 +78,16 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-async def _effect(
+async def _remote(
     method: Callable[[Any, In], Awaitable[Out]],
     request: In,
     summary: str,
     timeout: timedelta = EFFECT_TIMEOUT,
     retry: RetryPolicy = EFFECT_RETRY,
-    *,
-    local: bool = False,
 ) -> Out:
-    """A regular activity; a local one where `local` and the run began after local effects."""
-    if local and workflow.patched(LOCAL_EFFECTS):
-        return await workflow.execute_local_activity_method(
-            method, request, start_to_close_timeout=timeout, retry_policy=retry, summary=summary
-        )
+    """A regular activity: work that may take long, or retries visibly while a system is down."""
     return await workflow.execute_activity_method(
-        method,
-        request,
-        start_to_close_timeout=timeout,
-        retry_policy=retry,
-        summary=summary,
+        method, request, start_to_close_timeout=timeout, retry_policy=retry, summary=summary
     )
 
 
@@ -135,19 +107,6 @@ async def _local(
     )
 
 
-async def send_email(request: SendEmailInput, step_id: str) -> MessageResult:
-    return await _effect(MessagingActivities.send_email, request, f"{step_id}: email", local=True)
-
-
-async def send_message(request: SendMessageInput, step_id: str) -> MessageResult:
-    return await _effect(
-        MessagingActivities.send_message,
-        request,
-        f"{step_id}: {request.channel.value}",
-        local=True,
-    )
-
-
 async def dispatch(request: DispatchInput, step_id: str) -> Dispatched:
     summary = f"{step_id}: {request.channel.value}"
     return await _local(DispatchActivities.dispatch, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
@@ -155,25 +114,21 @@ async def dispatch(request: DispatchInput, step_id: str) -> Dispatched:
 
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
     summary = f"{step_id}: deliver"
-    if workflow.patched(LOCAL_EFFECTS):
-        try:
-            return await workflow.execute_local_activity_method(
-                DeliveryActivities.deliver,
-                request,
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=QUICK_DELIVERY_RETRY,
-                summary=summary,
-            )
-        except STEP_FAILURES as error:
-            cause = error.cause if isinstance(error, ActivityError) else error
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise
+    try:
+        return await _local(
+            DeliveryActivities.deliver, request, summary, QUICK_DELIVERY_RETRY, EFFECT_TIMEOUT
+        )
+    except STEP_FAILURES as error:
+        cause = error.cause if isinstance(error, ActivityError) else error
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            raise
     # A provider outage delays messages rather than failing them: retry for as long as it takes.
-    return await _effect(DeliveryActivities.deliver, request, summary, retry=DELIVERY_RETRY)
+    return await _remote(DeliveryActivities.deliver, request, summary, retry=DELIVERY_RETRY)
 
 
 async def run_steps(request: StepRunInput) -> StepRunResult:
-    # By name, as `announce` below: the run applies tags and announces them.
+    # By name: the activity module reaches the API's enrollment service, which imports the
+    # workflow to start enrollments; the run applies tags and announces them.
     result: StepRunResult = await workflow.execute_local_activity(
         "run_steps",
         request,
@@ -186,30 +141,19 @@ async def run_steps(request: StepRunInput) -> StepRunResult:
     return result
 
 
-async def reserve_send(request: ReserveInput, step_id: str) -> Reservation:
-    return await _local(SendingActivities.reserve_send, request, f"{step_id}: when to send")
-
-
 async def run_process(request: ProcessInput) -> dict[str, Any]:
-    return await _effect(
-        CrmActivities.run_process, request, f"{request.step.id}: {request.step.kind}", local=True
-    )
+    summary = f"{request.step.id}: {request.step.kind}"
+    return await _local(CrmActivities.run_process, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
 
 
 async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
-    return await _effect(
+    return await _remote(
         HttpActivities.http_post, request, f"{step_id}: POST {request.url}", HTTP_TIMEOUT
     )
 
 
-async def apply_tag(request: ApplyTagInput, step_id: str) -> ApplyTagResult:
-    return await _effect(
-        CrmActivities.apply_tag, request, f"{step_id}: apply tag {request.tag}", local=True
-    )
-
-
 async def tag_and_announce(request: TagAndAnnounceInput, step_id: str) -> ApplyTagResult:
-    # By name, as `announce` below.
+    # By name, as run_steps.
     result: ApplyTagResult = await workflow.execute_local_activity(
         "tag_and_announce",
         request,
@@ -221,30 +165,9 @@ async def tag_and_announce(request: TagAndAnnounceInput, step_id: str) -> ApplyT
     return result
 
 
-async def announce(request: AnnounceInput, step_id: str) -> None:
-    # By name: the activity module imports the API's enrolment service, which imports this
-    # workflow to start enrollments.
-    run = (
-        workflow.execute_local_activity
-        if workflow.patched(LOCAL_EFFECTS)
-        else workflow.execute_activity
-    )
-    await run(
-        "announce",
-        request,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: tell enrollments and goals about {request.event}",
-    )
-
-
 async def create_task(request: CreateTaskInput) -> CreatedTask:
-    return await _effect(
-        TaskActivities.create_task,
-        request,
-        f"{request.step.id}: {request.step.kind} for a person",
-        local=True,
-    )
+    summary = f"{request.step.id}: {request.step.kind} for a person"
+    return await _local(TaskActivities.create_task, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
 
 
 # A person waits for the answer: a database that stays down fails the request, to be sent again.
@@ -281,10 +204,6 @@ def _kind(update: ProjectionUpdate) -> str:
     return update.event.kind if update.event else "waiting"
 
 
-async def record_progress(update: ProjectionUpdate) -> None:
-    await _local(ProjectionActivities.record_progress, update, _kind(update))
-
-
-async def record_progress_batch(batch: ProjectionBatch) -> None:
+async def record_progress(batch: ProjectionBatch) -> None:
     kinds = ", ".join(_kind(update) for update in batch.updates)
     await _local(ProjectionActivities.record_progress_batch, batch, kinds)
