@@ -24,6 +24,9 @@ from bench.steps import steps_per_second
 from sequences import SequenceDefinition, parse_definition
 
 RESULTS = Path(__file__).parent / "results"
+# The results table in the benchmark docs, between these markers, is rewritten by a full run.
+DOCS = Path(__file__).parents[1] / "docs" / "benchmarks.md"
+TABLE_START, TABLE_END = "<!-- bench:start -->\n", "<!-- bench:end -->"
 
 
 def _definition(steps: int) -> dict[str, Any]:
@@ -161,6 +164,9 @@ def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         json.dumps({"at": stamp, "arguments": vars(args), "results": results}, indent=2) + "\n"
     )
     (RESULTS / f"{name}.md").write_text(markdown(stamp, results))
+    sizes = (args.replays, args.steps_contacts, args.enroll, args.timers, args.sleepers)
+    if not args.quick and all(sizes) and args.requests:
+        _write_docs_table(markdown(stamp, results))
     for result in results:
         print(
             f"{result['name']}: project {_show(result['project'])}; "
@@ -168,6 +174,14 @@ def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
             + (f"; {_show(result['detail'])}" if "detail" in result else "")
         )
     print(f"saved bench/results/{name}.json and {name}.md")
+
+
+def _write_docs_table(table: str) -> None:
+    docs = DOCS.read_text()
+    before, rest = docs.split(TABLE_START, 1)
+    _, after = rest.split(TABLE_END, 1)
+    DOCS.write_text(before + TABLE_START + table + TABLE_END + after)
+    print(f"wrote the table in {DOCS.relative_to(DOCS.parents[1])}")
 
 
 if __name__ == "__main__":
