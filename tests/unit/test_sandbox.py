@@ -16,8 +16,8 @@ from temporalio.worker.workflow_sandbox._runner import _Instance
 import workflows.calls
 import workflows.enrollment
 import workflows.search_attributes
-import workflows.steps.runs
 import workflows.state
+import workflows.steps.runs
 from workflows.client import DATA_CONVERTER
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.sandbox import SANDBOXED_RUNNER, cache_bytecode
