@@ -19,10 +19,11 @@ COPY requirements.lock ./
 RUN pip install --require-hashes --no-deps -r requirements.lock
 
 # Explicit paths rather than `COPY . .`: the work tree also holds .venv/, .data/ and .git/.
-COPY pyproject.toml README.md settings.py worker.py alembic.ini ./
+COPY pyproject.toml README.md settings.py logs.py links.py worker.py alembic.ini ./
 COPY sequences/ sequences/
 COPY workflows/ workflows/
 COPY activities/ activities/
+COPY enrolling/ enrolling/
 COPY store/ store/
 COPY api/ api/
 COPY devstack/ devstack/

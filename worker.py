@@ -19,7 +19,6 @@ from activities.dispatch import DispatchActivities
 from activities.email import SmtpSender
 from activities.events import EventActivities
 from activities.http import HttpActivities
-from activities.links import Links
 from activities.messaging import MessagingActivities
 from activities.outbound import OutboundPolicy
 from activities.permanent import PermanentDatabaseErrors
@@ -30,6 +29,7 @@ from activities.runs import StepRunActivities
 from activities.sending import SendingActivities
 from activities.tasks import TaskActivities
 from activities.timers import TimerActivities
+from links import Links
 from settings import get_settings
 from store.db import POOL_CONNECTIONS, SessionMaker, create_engine, create_sessionmaker
 from workflows.client import connect, prometheus_runtime

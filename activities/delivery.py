@@ -16,8 +16,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import DeliverInput, DeliverResult
 from activities.email import SmtpSender
-from activities.links import Links
 from activities.providers import PhoneProvider, ProviderRejected, ProviderUnavailable
+from links import Links
 from sequences import Channel
 from store import messages, records
 from store.db import SessionMaker, autocommit, transaction

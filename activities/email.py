@@ -15,7 +15,7 @@ from html import escape
 import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
-from activities import unsubscribe
+import links
 from activities.smtp_sessions import SmtpSessions
 from sequences.base import single_line
 from settings import Settings
@@ -104,7 +104,7 @@ class SmtpSender:
         )
 
     def unsubscribe_url(self, contact_id: uuid.UUID) -> str:
-        token = unsubscribe.token_for(contact_id, self.unsubscribe_secret)
+        token = links.token_for(contact_id, self.unsubscribe_secret)
         return f"{self.base_url.rstrip('/')}/unsubscribe/{token}"
 
     def compose(

@@ -15,7 +15,7 @@ from activities.contracts import (
     TagAndAnnounceInput,
 )
 from activities.crm import tag_once
-from api.services.contact_events import fan_out
+from enrolling.fan_out import fan_out
 from sequences import EventType
 from store import events
 from store.db import SessionMaker, autocommit, transaction

@@ -4,9 +4,6 @@ import uuid
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,6 +12,7 @@ from activities.crm import load_contact
 from activities.merging import merge_values
 from activities.outbound import OutboundPolicy, Target
 from sequences.merge import render
+from store import http_deliveries
 from store.db import SessionMaker, transaction
 from store.models import HttpDelivery
 
@@ -33,9 +31,7 @@ class HttpActivities:
         ref = request.ref
         target = await self._policy.resolve(request.url)
         async with self._sessionmaker() as session:
-            done = await session.scalar(
-                select(HttpDelivery).where(col(HttpDelivery.effect_key) == ref.effect_key)
-            )
+            done = await http_deliveries.delivery(session, ref.effect_key)
             # Only an accepted post is done: one refused (4xx) failed the step, and the
             # operator's retry, after fixing the cause, must post again.
             if done is not None and done.status_code is not None and done.status_code < 400:
@@ -66,24 +62,16 @@ class HttpActivities:
     async def _record(
         self, request: HttpPostInput, contact_id: uuid.UUID, response: httpx.Response
     ) -> None:
-        values = {
-            "id": uuid.uuid4(),
-            "effect_key": request.ref.effect_key,
-            "contact_id": contact_id,
-            "enrollment_id": uuid.UUID(request.ref.enrollment_id),
-            "url": request.url,
-            "status_code": response.status_code,
-            "response_excerpt": response.text[:2000],
-        }
+        answered = HttpDelivery(
+            effect_key=request.ref.effect_key,
+            contact_id=contact_id,
+            enrollment_id=uuid.UUID(request.ref.enrollment_id),
+            url=request.url,
+            status_code=response.status_code,
+            response_excerpt=response.text[:2000],
+        )
         async with transaction(self._sessionmaker) as session:
-            await session.execute(
-                insert(HttpDelivery)
-                .values(**values)
-                .on_conflict_do_update(
-                    index_elements=["effect_key"],
-                    set_={k: values[k] for k in ("status_code", "response_excerpt")},
-                )
-            )
+            await http_deliveries.record_answer(session, answered)
 
 
 async def post_pinned(

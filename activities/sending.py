@@ -10,17 +10,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import Reservation, ReserveInput
 from sequences import Channel, schedule
 from sequences.sending import Sending
+from store import send_slots
 from store.db import SessionMaker, transaction
-from store.models import Contact, Message, SendReservation, SendSlot, User
+from store.models import Contact, Message, User
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
@@ -63,7 +61,7 @@ class SendingActivities:
             return Reservation(send_at=request.now)
         key = request.ref.effect_key
         async with transaction(self._sessionmaker) as session:
-            kept = await session.get(SendReservation, key)
+            kept = await send_slots.reservation(session, key)
             if kept is not None:
                 return Reservation(send_at=kept.send_at, reason=kept.reason)
             if message is None:
@@ -71,16 +69,7 @@ class SendingActivities:
             if message is None:
                 raise ApplicationError(f"message {request.message_id} is gone", non_retryable=True)
             send_at, reason = await self._place(session, request, message)
-            await session.execute(
-                insert(SendReservation)
-                .values(
-                    effect_key=key,
-                    enrollment_id=message.enrollment_id,
-                    send_at=send_at,
-                    reason=reason,
-                )
-                .on_conflict_do_nothing(index_elements=["effect_key"])
-            )
+            await send_slots.keep_reservation(session, key, message.enrollment_id, send_at, reason)
         return Reservation(send_at=send_at, reason=reason)
 
     def restrained(
@@ -172,14 +161,7 @@ class SendingActivities:
 async def _first_free_window(session: AsyncSession, limit: Limit, at: datetime) -> datetime:
     """The first window from `at`'s on that still has room."""
     window = limit.window_of(at)
-    full = await session.scalars(
-        select(col(SendSlot.window_start))
-        .where(col(SendSlot.scope) == limit.scope)
-        .where(col(SendSlot.window_start) >= window)
-        .where(col(SendSlot.used) >= limit.most)
-        .order_by(col(SendSlot.window_start))
-        .limit(HORIZON)
-    )
+    full = await send_slots.full_windows(session, limit.scope, window, limit.most, HORIZON)
     for taken in full:
         if taken != window:
             break
@@ -188,16 +170,5 @@ async def _first_free_window(session: AsyncSession, limit: Limit, at: datetime) 
 
 
 async def _take(session: AsyncSession, limit: Limit, at: datetime) -> None:
-    window = limit.window_of(at)
-    statement = (
-        insert(SendSlot)
-        .values(scope=limit.scope, window_start=window, used=1)
-        .on_conflict_do_update(
-            index_elements=["scope", "window_start"],
-            set_={"used": SendSlot.used + 1},
-            where=col(SendSlot.used) < limit.most,
-        )
-        .returning(col(SendSlot.used))
-    )
-    if (await session.execute(statement)).first() is None:
+    if not await send_slots.take_slot(session, limit.scope, limit.window_of(at), limit.most):
         raise _Taken(limit)

@@ -18,9 +18,9 @@ from typing import Any
 
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.services.enrollments import START_CONCURRENCY
 from bench.harness import Services
 from bench.steps import contacts, published
+from enrolling.starts import START_CONCURRENCY
 from sequences import parse_definition
 from workflows import search_attributes as sa
 from workflows.enrollment import EnrollmentWorkflow

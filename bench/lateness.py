@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlmodel import col
 from temporalio.client import Client
 
-from api.services.enrollments import START_CONCURRENCY
 from bench.harness import Services, process, wait_until, worker_env
 from bench.steps import contacts, count_enrollments, published
 from bench.textbook import SleepUntilWorkflow
+from enrolling.starts import START_CONCURRENCY
 from store.models import EnrollmentEvent, EnrollmentStatus
 
 

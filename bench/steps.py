@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select
 from sqlmodel import col
 from temporalio.client import Client
 
-from api.services.enrollments import START_CONCURRENCY
 from bench.harness import Services, process, wait_until, worker_env
 from bench.textbook import TextbookLocalWorkflow, TextbookWorkflow
+from enrolling.starts import START_CONCURRENCY
 from store.db import SessionMaker, transaction
 from store.models import Contact, Enrollment, EnrollmentStatus
 

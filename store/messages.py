@@ -88,3 +88,15 @@ async def messages_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> 
         .order_by(col(Message.created_at))
     )
     return rows.all()
+
+
+async def by_provider_id(session: AsyncSession, provider_id: str) -> Message | None:
+    """The message a provider knows by this id, locked: a provider may report one message's
+    statuses at the same moment."""
+    return await session.scalar(
+        select(Message)
+        .where(col(Message.provider_id) == provider_id)
+        .order_by(col(Message.created_at))
+        .limit(1)
+        .with_for_update()
+    )

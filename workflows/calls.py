@@ -42,8 +42,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.delivery import DeliveryActivities
     from activities.dispatch import DispatchActivities
+    from activities.events import EventActivities
     from activities.http import HttpActivities
     from activities.projection import ProjectionActivities
+    from activities.runs import StepRunActivities
     from activities.tasks import TaskActivities
     from activities.timers import TimerActivities
 
@@ -127,18 +129,10 @@ async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
 
 
 async def run_steps(request: StepRunInput) -> StepRunResult:
-    # By name: the activity module reaches the API's enrollment service, which imports the
-    # workflow to start enrollments; the run applies tags and announces them.
-    result: StepRunResult = await workflow.execute_local_activity(
-        "run_steps",
-        request,
-        result_type=StepRunResult,
-        # Each step may take as long as it would alone.
-        start_to_close_timeout=EFFECT_TIMEOUT * len(request.steps),
-        retry_policy=EFFECT_RETRY,
-        summary=", ".join(f"{run.step.id}: {run.step.kind}" for run in request.steps),
-    )
-    return result
+    summary = ", ".join(f"{run.step.id}: {run.step.kind}" for run in request.steps)
+    # Each step may take as long as it would alone.
+    timeout = EFFECT_TIMEOUT * len(request.steps)
+    return await _local(StepRunActivities.run_steps, request, summary, EFFECT_RETRY, timeout)
 
 
 async def run_process(request: ProcessInput) -> dict[str, Any]:
@@ -153,16 +147,10 @@ async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
 
 
 async def tag_and_announce(request: TagAndAnnounceInput, step_id: str) -> ApplyTagResult:
-    # By name, as run_steps.
-    result: ApplyTagResult = await workflow.execute_local_activity(
-        "tag_and_announce",
-        request,
-        result_type=ApplyTagResult,
-        start_to_close_timeout=EFFECT_TIMEOUT,
-        retry_policy=EFFECT_RETRY,
-        summary=f"{step_id}: apply tag {request.tag} and announce it",
+    summary = f"{step_id}: apply tag {request.tag} and announce it"
+    return await _local(
+        EventActivities.tag_and_announce, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT
     )
-    return result
 
 
 async def create_task(request: CreateTaskInput) -> CreatedTask:

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.projection import Projector
     from workflows.state import (
+        CONTACT_EVENT,
+        ENROLLMENT_WORKFLOW,
         NOT_APPLICABLE,
         NOT_AWAITED,
         ContactEventSignal,
@@ -55,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
 EVENTS_KEPT = 100
 
 
-@workflow.defn
+@workflow.defn(name=ENROLLMENT_WORKFLOW)
 class EnrollmentWorkflow:
     @workflow.init
     def __init__(self, input: EnrollmentInput) -> None:
@@ -192,7 +194,7 @@ class EnrollmentWorkflow:
         if outcome.task_id in self._state.task_results:
             raise ApplicationError("the to-do is already closed", type=NOT_APPLICABLE)
 
-    @workflow.signal
+    @workflow.signal(name=CONTACT_EVENT)
     def contact_event(self, signal: ContactEventSignal) -> None:
         """The contact did something: event waits see it, and an exit rule may end the enrollment."""
         self._receive(signal)

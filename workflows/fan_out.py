@@ -12,10 +12,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import FanOutInput, FanOutResult
+    from activities.events import EventActivities
 
-# Called by name: the activities' module reaches the API's services, which start workflows.
-COMMITTED = "committed"
-FAN_OUT_EVENT = "fan_out_event"
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
@@ -30,22 +28,19 @@ def fan_out_id(event_id: str) -> str:
 class EventFanOutWorkflow:
     @workflow.run
     async def run(self, request: FanOutInput) -> FanOutResult:
-        committed: bool = await workflow.execute_local_activity(
-            COMMITTED,
+        committed = await workflow.execute_local_activity_method(
+            EventActivities.committed,
             request.transaction,
-            result_type=bool,
             start_to_close_timeout=TIMEOUT,
             retry_policy=RETRY,
             summary="wait for the recording transaction to end",
         )
         if not committed:
             return FanOutResult(committed=False)
-        result: FanOutResult = await workflow.execute_local_activity(
-            FAN_OUT_EVENT,
+        return await workflow.execute_local_activity_method(
+            EventActivities.fan_out_event,
             request,
-            result_type=FanOutResult,
             start_to_close_timeout=TIMEOUT,
             retry_policy=RETRY,
             summary=f"tell enrollments of {request.event}",
         )
-        return result

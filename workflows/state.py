@@ -7,6 +7,10 @@ from pydantic import BaseModel, Field, computed_field
 
 from sequences import Outcome, SequenceDefinition
 
+# The names the workflow is started and told things by, for clients that do not import it.
+ENROLLMENT_WORKFLOW = "EnrollmentWorkflow"
+CONTACT_EVENT = "contact_event"
+
 # Why an update was refused, for the API to answer: it does not apply in the enrollment's
 # state, or this run does not wait for the to-do (one a run before it created).
 NOT_APPLICABLE = "NotApplicable"

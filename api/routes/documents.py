@@ -3,8 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from activities import unsubscribe
-from activities.links import FAX_DOCUMENT
+import links
 from api.deps import SessionDep, SettingsDep
 from api.errors import NotFound, problems
 from api.services.documents import text_pdf
@@ -21,7 +20,7 @@ router = APIRouter(tags=["documents"], responses=problems(404, 422))
 )
 async def fax_document(token: str, session: SessionDep, settings: SettingsDep) -> Response:
     """The fax's pages as PDF, for the fax provider to fetch."""
-    message_id = unsubscribe.record_of(token, settings.require_link_secret(), FAX_DOCUMENT)
+    message_id = links.record_of(token, settings.require_link_secret(), links.FAX_DOCUMENT)
     message = await session.get(Message, message_id) if message_id else None
     if message is None or message.channel != Channel.fax:
         raise NotFound("this fax document link is not valid")

@@ -31,6 +31,7 @@ from api.schemas.enrollments import (
 )
 from api.services import enrollments as service
 from api.services import removal
+from enrolling.starts import may_enroll_into
 from store import contacts, enrollments, sequences
 from store.models import Enrollment, EnrollmentStatus, Role, Sequence, User
 from workflows.state import StopRequest
@@ -43,7 +44,7 @@ async def _sequence_for(session: SessionDep, sequence_id: uuid.UUID, user: User)
     sequence = await sequences.get_sequence(session, sequence_id)
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
-    if not await service.may_enroll_into(session, user, sequence_id):
+    if not await may_enroll_into(session, user, sequence_id):
         raise Forbidden(f"sequence {sequence_id} is not shared with you")
     return sequence
 

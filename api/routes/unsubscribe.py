@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from activities import unsubscribe
+import links
 from api.deps import SessionDep, SettingsDep
 from api.errors import NotFound, problems
 from sequences import Channel
@@ -16,7 +16,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribed</
 
 
 async def _opt_out(token: str, session: SessionDep, settings: SettingsDep) -> None:
-    contact_id = unsubscribe.contact_of(token, settings.require_link_secret())
+    contact_id = links.contact_of(token, settings.require_link_secret())
     contact = await contacts.get_contact(session, contact_id) if contact_id else None
     if contact is None:
         raise NotFound("this unsubscribe link is not valid")

@@ -1,13 +1,15 @@
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import Day, RequestBody
+from enrolling.starts import EnrollOutcome, EnrollResult
 from store.models import EnrollmentStatus
 from workflows.state import OpenTasks
+
+__all__ = ["EnrollOutcome", "EnrollResult"]
 
 MAX_BULK = 10_000
 
@@ -49,20 +51,6 @@ class EnrollRequest(RequestBody):
         if len(given) != 1:
             raise ValueError("give exactly one of contact_id, contact_ids or filter")
         return self
-
-
-class EnrollOutcome(StrEnum):
-    enrolled = "enrolled"
-    already_enrolled = "already_enrolled"
-    reentry_not_allowed = "reentry_not_allowed"
-    do_not_contact = "do_not_contact"
-    not_found = "not_found"
-
-
-class EnrollResult(BaseModel):
-    contact_id: uuid.UUID
-    outcome: EnrollOutcome
-    enrollment_id: uuid.UUID | None = None
 
 
 class BulkEnrollResponse(BaseModel):

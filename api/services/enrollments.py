@@ -1,6 +1,5 @@
-"""Starting and signalling enrollment workflows, keeping the projection in step."""
+"""The API's side of enrollments: what may be enrolled and steered, and by whom."""
 
-import asyncio
 import uuid
 from collections.abc import Awaitable
 from collections.abc import Sequence as Seq
@@ -8,44 +7,17 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, Invalid, NotFound, Unavailable
-from api.schemas.enrollments import EnrollOutcome, EnrollResult
-from sequences import Reentry, parse_definition
-from store import contacts, enrollments, sequences
-from store.models import (
-    Contact,
-    Enrollment,
-    EnrollmentStatus,
-    Role,
-    Sequence,
-    SequenceStatus,
-    Task,
-    User,
-)
-from workflows import search_attributes as sa
+from enrolling.fan_out import signal_workflow
+from enrolling.starts import EnrollResult, start_enrollments
+from sequences import parse_definition
+from store import enrollments, sequences
+from store.models import Enrollment, EnrollmentStatus, Sequence, SequenceStatus, Task, User
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.state import (
-    NOT_APPLICABLE,
-    NOT_AWAITED,
-    EnrollmentInput,
-    Status,
-    StopRequest,
-    TaskOutcome,
-    workflow_id_for,
-)
-
-# Starts in flight at once for a bulk enrollment: enough to hide round trips, few enough
-# to leave the frontend's capacity to others.
-START_CONCURRENCY = 32
+from workflows.state import NOT_APPLICABLE, NOT_AWAITED, StopRequest, TaskOutcome
 
 
 async def enroll(
@@ -70,122 +42,17 @@ async def enroll(
         raise Invalid(
             "event_date: this sequence has event timers, so give the date they count from"
         )
-    no_reentry = definition.settings.reentry == Reentry.never
-    unique_ids = list(dict.fromkeys(contact_ids))
-    found = await contacts.contacts_by_id(session, unique_ids)
-    been_through = (
-        await enrollments.contacts_ever_enrolled(session, sequence.id, unique_ids)
-        if no_reentry
-        else set()
+    return await start_enrollments(
+        session,
+        temporal,
+        task_queue,
+        sequence,
+        version.version,
+        definition,
+        contact_ids,
+        user.id,
+        event_date,
     )
-    gate = asyncio.Semaphore(START_CONCURRENCY)
-
-    async def start(contact: Contact) -> Enrollment | None:
-        enrollment = Enrollment(
-            sequence_id=sequence.id,
-            version=version.version,
-            contact_id=contact.id,
-            workflow_id=workflow_id_for(str(sequence.id), str(contact.id)),
-            enrolled_by=user.id,
-        )
-        workflow_input = EnrollmentInput(
-            enrollment_id=str(enrollment.id),
-            contact_id=str(contact.id),
-            sequence_id=str(sequence.id),
-            version=version.version,
-            definition=definition,
-            enrolled_by=str(user.id),
-            event_date=event_date,
-        )
-        async with gate:
-            try:
-                await temporal.start_workflow(
-                    EnrollmentWorkflow.run,
-                    workflow_input,
-                    id=enrollment.workflow_id,
-                    task_queue=task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
-                    if no_reentry
-                    else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(sa.CONTACT_ID, str(contact.id)),
-                            SearchAttributePair(sa.SEQUENCE_ID, str(sequence.id)),
-                            SearchAttributePair(sa.SEQUENCE_VERSION, version.version),
-                            SearchAttributePair(sa.ENROLLMENT_STATUS, str(Status.active)),
-                            SearchAttributePair(sa.ENROLLMENT_ID, str(enrollment.id)),
-                        ]
-                    ),
-                    memo={"contact": contact.display_name, "sequence": sequence.name},
-                    static_summary=f"{contact.display_name} in {sequence.name} v{version.version}",
-                )
-            except WorkflowAlreadyStartedError:
-                return None
-        return enrollment
-
-    channels = definition.channels_to_contact()
-    opted_out = {
-        cid
-        for cid, contact in found.items()
-        if channels and channels <= set(contact.do_not_contact)
-    }
-    unique_found = [
-        found[cid]
-        for cid in unique_ids
-        if cid in found and cid not in been_through and cid not in opted_out
-    ]
-    started = dict(
-        zip(
-            (c.id for c in unique_found),
-            await asyncio.gather(*(start(contact) for contact in unique_found)),
-            strict=True,
-        )
-    )
-
-    results = []
-    enrolled: dict[uuid.UUID, Enrollment] = {}
-    for contact_id in contact_ids:
-        if contact_id not in found:
-            results.append(EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.not_found))
-            continue
-        if contact_id in opted_out:
-            results.append(
-                EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.do_not_contact)
-            )
-            continue
-        if contact_id in been_through:
-            results.append(
-                EnrollResult(contact_id=contact_id, outcome=EnrollOutcome.reentry_not_allowed)
-            )
-            continue
-        enrollment = started[contact_id]
-        if enrollment is None:
-            existing = enrolled.get(contact_id) or await enrollments.active_enrollment(
-                session, sequence.id, contact_id
-            )
-            results.append(
-                EnrollResult(
-                    contact_id=contact_id,
-                    outcome=EnrollOutcome.already_enrolled,
-                    enrollment_id=existing.id if existing else None,
-                )
-            )
-            continue
-        enrolled[contact_id] = enrollment
-        results.append(
-            EnrollResult(
-                contact_id=contact_id, outcome=EnrollOutcome.enrolled, enrollment_id=enrollment.id
-            )
-        )
-        started[contact_id] = None  # a contact listed twice is enrolled once
-    await enrollments.insert_enrollments(session, list(enrolled.values()))
-    return results
-
-
-async def may_enroll_into(session: AsyncSession, user: User, sequence_id: uuid.UUID) -> bool:
-    """Reps enroll only into sequences shared with them; everyone else into any."""
-    return user.role != Role.rep or await sequences.is_shared_with(session, sequence_id, user.id)
 
 
 async def get_or_404(session: AsyncSession, enrollment_id: uuid.UUID) -> Enrollment:
@@ -213,17 +80,6 @@ async def signal(temporal: Client, enrollment: Enrollment, name: str, *args: obj
 
 def _handle(temporal: Client, workflow_id: str) -> WorkflowHandle[EnrollmentWorkflow, object]:
     return temporal.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
-
-
-async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: object) -> bool:
-    """Signal an enrollment's running workflow; False when it has already finished."""
-    try:
-        await _handle(temporal, workflow_id).signal(name, *args)
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
 
 
 async def stop(temporal: Client, enrollment: Enrollment, request: StopRequest) -> None:

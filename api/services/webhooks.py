@@ -7,9 +7,7 @@ from collections.abc import Sequence as Seq
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from temporalio.client import Client
 
 from api.errors import NotFound, Unauthorized
@@ -17,7 +15,7 @@ from api.schemas.webhooks import EmailEvent, EmailEventApplied, EmailEventKind
 from api.services import contact_events
 from sequences import Channel, EventType
 from sequences.phones import to_e164
-from store import contacts, webhooks
+from store import contacts, messages, webhooks
 from store.models import Contact, Message, MessageStatus, utcnow
 
 # The words carriers and Twilio treat as an SMS opt-out.
@@ -108,14 +106,7 @@ def check_twilio_signature(
 
 
 async def message_by_provider_id(session: AsyncSession, provider_id: str) -> Message:
-    # Locked: a provider may report one message's statuses at the same moment.
-    message = await session.scalar(
-        select(Message)
-        .where(col(Message.provider_id) == provider_id)
-        .order_by(col(Message.created_at))
-        .limit(1)
-        .with_for_update()
-    )
+    message = await messages.by_provider_id(session, provider_id)
     if message is None:
         raise NotFound(f"no message was sent with provider id {provider_id!r}")
     return message

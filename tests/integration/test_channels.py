@@ -23,8 +23,8 @@ from sqlmodel import col
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.links import Links
 from activities.providers import PhoneProvider
+from links import Links
 from store.db import SessionMaker
 from store.models import Message
 from tests.integration.conftest import TEST_LINK_SECRET, TEST_OUTBOUND, SmtpSink

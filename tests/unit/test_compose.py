@@ -308,3 +308,24 @@ def test_search_attributes_are_registered_exactly(services: dict[str, dict[str, 
     names = re.findall(r"--name[ =]", command)
     types = re.findall(r"--type[ =]", command)
     assert len(names) == len(types) == len(SEARCH_ATTRIBUTES)
+
+
+def test_the_image_holds_every_module_the_app_imports() -> None:
+    """Each top-level module and package of the app is copied in and installed: one left out
+    imports fine from the work tree and fails only in the container."""
+    copied = {
+        part.rstrip("/")
+        for line in DOCKERFILE_PATH.read_text().splitlines()
+        if line.startswith("COPY ")
+        for part in shlex.split(line)[1:-1]
+    }
+    app = {path.name for path in ROOT.glob("*.py")} | {
+        path.parent.name
+        for path in ROOT.glob("*/__init__.py")
+        if path.parent.name not in ("tests", "bench")
+    }
+    assert app - copied == set()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for name in app:
+        listed = f'"{name.removesuffix(".py")}' + ('"' if name.endswith(".py") else '*"')
+        assert listed in pyproject, f"{name} is not installed by pyproject.toml"

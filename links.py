@@ -1,9 +1,16 @@
 """Signed links: a token per record (a contact to unsubscribe, a fax document) only this system
-can make. The purpose is part of what is signed, so a token made for one use fits no other."""
+can make, and the addresses of this system that recipients and providers are given. The purpose
+is part of what is signed, so a token made for one use fits no other. The worker makes them
+and the API reads them back."""
 
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
+
+from settings import Settings
+
+FAX_DOCUMENT = "fax-document"
 
 
 def token_for(record_id: uuid.UUID, secret: str, purpose: str = "") -> str:
@@ -25,3 +32,20 @@ def record_of(token: str, secret: str, purpose: str = "") -> uuid.UUID | None:
 
 def contact_of(token: str, secret: str) -> uuid.UUID | None:
     return record_of(token, secret)
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    secret: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Links":
+        return cls(settings.public_base_url.rstrip("/"), settings.require_link_secret())
+
+    def status_callback(self) -> str:
+        return f"{self.base_url}/webhooks/twilio/status"
+
+    def fax_document(self, message_id: uuid.UUID) -> str:
+        token = token_for(message_id, self.secret, FAX_DOCUMENT)
+        return f"{self.base_url}/fax-documents/{token}.pdf"

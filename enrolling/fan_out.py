@@ -1,0 +1,82 @@
+"""What the contact did reaches its running enrollments and the sequences whose goals it meets."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from enrolling.starts import EnrollOutcome, may_enroll_into, start_enrollments
+from sequences import parse_definition
+from store import enrollments, sequences, users
+from store.models import User
+from workflows.state import CONTACT_EVENT, ContactEventSignal
+
+
+async def fan_out(
+    session: AsyncSession,
+    temporal: Client,
+    task_queue: str,
+    contact_id: uuid.UUID,
+    event: str,
+    name: str | None,
+    *,
+    enroll_as: uuid.UUID | None,
+    skip: str | None = None,
+) -> tuple[int, list[uuid.UUID]]:
+    """Signal the contact's running enrollments (but the workflow `skip`), then enroll it where
+    a goal matches.
+
+    Returns how many enrollments were told and the ids of enrollments the goals started.
+    Goals enroll on behalf of the user `enroll_as`; without one, only running enrollments are
+    told.
+    """
+    signal = ContactEventSignal(event=event, name=name)
+    told = 0
+    for workflow_id in await enrollments.running_workflows_of_contact(session, contact_id):
+        if workflow_id != skip and await signal_workflow(
+            temporal, workflow_id, CONTACT_EVENT, signal
+        ):
+            told += 1
+
+    started: list[uuid.UUID] = []
+    if enroll_as is None:
+        return told, started
+    user: User | None = None
+    for sequence, version in await sequences.published_with_goal(session, event):
+        definition = parse_definition(version.definition)
+        # Event timers count from a date given at enrollment, which an event does not carry.
+        if definition.uses_event_date():
+            continue
+        if not any(goal.matches(event, name) for goal in definition.settings.goals):
+            continue
+        user = user or await users.get_user(session, enroll_as)
+        if user is None:
+            break
+        # As the user's own enrollment would be: a rep's event enrolls only where shared.
+        if not await may_enroll_into(session, user, sequence.id):
+            continue
+        [result] = await start_enrollments(
+            session,
+            temporal,
+            task_queue,
+            sequence,
+            version.version,
+            definition,
+            [contact_id],
+            user.id,
+        )
+        if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
+            started.append(result.enrollment_id)
+    return told, started
+
+
+async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: object) -> bool:
+    """Signal an enrollment's running workflow; False when it has already finished."""
+    try:
+        await temporal.get_workflow_handle(workflow_id).signal(name, *args)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
