@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ApplyTagInput, EnrollmentRef, ProcessInput
 from activities.merging import merge_values
-from sequences import CONTACT_ATTRIBUTES, AssignTo
+from sequences import CONTACT_ATTRIBUTES, TASK_KIND, AssignTo, TaskStep
 from sequences.actions import (
     AppointmentStep,
     AssignOwnerStep,
@@ -108,12 +108,13 @@ class _Process:
                     contact_id=self.contact.id,
                     enrollment_id=self.enrollment_id,
                     step_id=step.id,
-                    kind="task",
+                    # A to-do like a task step's, which a process step leaves for someone.
+                    kind=TASK_KIND,
                     title=await self._render(step.title),
                     instructions=step.instructions,
                     assigned_to=await self._assignee(step.assign_to),
                     due_at=self.request.now + step.due_in,
-                    allowed_results=["none", "positive", "negative"],
+                    allowed_results=list(TaskStep.RESULTS),
                 )
                 stored = await tasks.create_task(self.session, task)
                 return {"task_id": str(stored.id)}

@@ -13,6 +13,8 @@ from sequences.actions import (
 from sequences.base import CONTINUE, Outcome, StepBase, Transition, known_timezone
 from sequences.fields import CONTACT_ATTRIBUTES, FieldType, value_fits
 from sequences.manual import (
+    PERSON_KINDS,
+    TASK_KIND,
     Assignee,
     AssignTo,
     CallStep,
@@ -52,6 +54,8 @@ __all__ = [
     "CONTACT_ATTRIBUTES",
     "CONTINUE",
     "MAX_DELAY",
+    "PERSON_KINDS",
+    "TASK_KIND",
     "ApplyTagStep",
     "AssignTo",
     "Assignee",

@@ -4,7 +4,7 @@ conditions on the contact's record."""
 import uuid
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -214,3 +214,13 @@ class ConditionStep(StepBase):
 
 
 PersonStep = CallStep | TaskStep | ManualEmailStep
+
+
+def _kind(step: type[StepBase]) -> str:
+    [kind] = get_args(step.model_fields["kind"].annotation)
+    return str(kind)
+
+
+# The kinds of to-do a person works, one per step kind of the family.
+PERSON_KINDS = tuple(_kind(step) for step in get_args(PersonStep))
+TASK_KIND = _kind(TaskStep)

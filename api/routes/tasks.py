@@ -1,12 +1,20 @@
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep, TemporalDep
 from api.errors import Conflict, Forbidden, Invalid, NotFound, problems
 from api.schemas.common import Instant, Limit, Offset
-from api.schemas.tasks import OutcomeBody, TaskRead, TodoContact, TodoItem, TodoPage, TodoSequence
+from api.schemas.tasks import (
+    OutcomeBody,
+    TaskRead,
+    TodoContact,
+    TodoItem,
+    TodoKind,
+    TodoPage,
+    TodoSequence,
+)
 from api.services.enrollments import record_task_outcome
 from store import contacts, tasks
 from store.models import Role, Task, TaskStatus, User, utcnow
@@ -31,7 +39,7 @@ async def _task_or_404(session: SessionDep, task_id: uuid.UUID) -> Task:
 async def todo(
     session: SessionDep,
     user: CurrentUser,
-    kind: Annotated[Literal["call", "task", "manual_email"] | None, Query()] = None,
+    kind: Annotated[TodoKind | None, Query()] = None,
     due_before: Annotated[Instant | None, Query(description="Only items due by then.")] = None,
     everyone: Annotated[bool, Query(description="Managers and admins: all users' items.")] = False,
     limit: Limit = 50,

@@ -1,10 +1,15 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import RequestBody
+from sequences import PERSON_KINDS
 from store.models import TaskStatus
+
+# The to-do kinds, as the sequence language has them.
+TodoKind = StrEnum("TodoKind", {kind: kind for kind in PERSON_KINDS})  # type: ignore[misc]
 
 
 class TaskRead(BaseModel):
