@@ -26,24 +26,27 @@ import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from bench.chaos_checks import EXAMPLES, SUBJECT, history_summary, tally_mail
+from bench.chaos_checks import EXAMPLES, history_summary, tally_mail
 from bench.chaos_faults import Fault, FaultKind, Injector, plan_faults
 from bench.chaos_report import ChaosReport
 from bench.chaos_retry import refuse_fix_retry
+from bench.chaos_setup import (
+    STEPS,
+    ScenarioError,
+    all_enrollments,
+    create_contacts,
+    enroll,
+    published_sequence,
+)
 from bench.sink import Received
 from bench.stack import Stack, StackError
 
-STEPS = 3
 REFUSED = "chaos-refused@example.com"
 FIXED = "chaos-fixed@example.com"
 # The report is read from the projection, so polling it costs the API one query, not a scan.
 POLL_S = 2.0
 # A workflow that failed outright leaves its projection active: Temporal is asked how many did.
 DEAD_CHECK_S = 5.0
-
-
-class ScenarioError(RuntimeError):
-    """The run could not be set up through the API; nothing was judged."""
 
 
 @dataclass(frozen=True)
@@ -56,23 +59,6 @@ class ChaosConfig:
     timeout_s: float = 900.0
     seed: int | None = None
     keep: bool = False
-
-
-def definition(delay_s: int) -> dict[str, Any]:
-    """email, delay, email, delay, email."""
-    steps: list[dict[str, Any]] = []
-    for step in range(1, STEPS + 1):
-        if step > 1:
-            steps.append({"id": f"wait{step - 1}", "kind": "delay", "duration": f"PT{delay_s}S"})
-        steps.append(
-            {
-                "id": f"email{step}",
-                "kind": "email",
-                "subject": SUBJECT.format(step=step),
-                "body": f"Step {step} of {STEPS}.",
-            }
-        )
-    return {"tracks": [{"id": "main", "steps": steps}]}
 
 
 def run(config: ChaosConfig) -> ChaosReport:
@@ -105,10 +91,10 @@ async def _scenario(
     stack: Stack, config: ChaosConfig, rng: random.Random, report: ChaosReport
 ) -> None:
     async with stack.http(timeout=120) as api:
-        sequence_id = await _published_sequence(api, config.delay_s)
+        sequence_id = await published_sequence(api, config.delay_s)
         addresses = [f"chaos-{n:04d}@example.com" for n in range(config.contacts)]
-        contacts = await _create_contacts(api, [*addresses, REFUSED], config.concurrency)
-        enrollments = await _enroll(api, sequence_id, list(contacts.values()))
+        contacts = await create_contacts(api, [*addresses, REFUSED], config.concurrency)
+        enrollments = await enroll(api, sequence_id, list(contacts.values()))
         report.enrollments = len(enrollments)
         bad = enrollments[contacts[REFUSED]]
         report.retry.enrollment_id, report.retry.workflow_id = bad["id"], bad["workflow_id"]
@@ -259,7 +245,7 @@ async def _verify(
 ) -> None:
     """Every enrollment completed; every recipient got each step once; explain what did not."""
     await asyncio.sleep(1)  # a redelivery racing the last completion still counts
-    rows = await _all_enrollments(api, sequence_id)
+    rows = await all_enrollments(api, sequence_id)
     report.completed = sum(1 for row in rows if row["status"] == "completed")
     unfinished = [row for row in rows if row["status"] != "completed"]
     if unfinished:
@@ -335,62 +321,6 @@ async def _diagnose(
             )
         except Exception as error:  # a diagnostic must not hide the violations
             report.diagnostics.append(f"    history unavailable: {error}")
-
-
-async def _published_sequence(api: httpx.AsyncClient, delay_s: int) -> str:
-    created = await api.post(
-        "/sequences", json={"name": "Chaos", "definition": definition(delay_s)}
-    )
-    created.raise_for_status()
-    sequence_id: str = created.json()["id"]
-    (await api.post(f"/sequences/{sequence_id}/publish")).raise_for_status()
-    return sequence_id
-
-
-async def _create_contacts(
-    api: httpx.AsyncClient, addresses: list[str], concurrency: int
-) -> dict[str, str]:
-    """Address -> contact id, created through POST /contacts a few at a time."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def create(number: int, address: str) -> tuple[str, str]:
-        async with gate:
-            answer = await api.post(
-                "/contacts", json={"email": address, "first_name": f"Contact{number}"}
-            )
-        answer.raise_for_status()
-        return address, str(answer.json()["id"])
-
-    return dict(await asyncio.gather(*(create(n, a) for n, a in enumerate(addresses))))
-
-
-async def _enroll(
-    api: httpx.AsyncClient, sequence_id: str, contact_ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    """Contact id -> its enrollment, from one bulk request; every contact must be enrolled."""
-    answer = await api.post(
-        f"/sequences/{sequence_id}/enrollments", json={"contact_ids": contact_ids}
-    )
-    answer.raise_for_status()
-    results = answer.json()["results"]
-    refused = [r for r in results if r["outcome"] != "enrolled"]
-    if refused:
-        raise ScenarioError(f"{len(refused)} contacts were not enrolled, e.g. {refused[:3]}")
-    rows = {row["id"]: row for row in await _all_enrollments(api, sequence_id)}
-    return {r["contact_id"]: rows[r["enrollment_id"]] for r in results}
-
-
-async def _all_enrollments(api: httpx.AsyncClient, sequence_id: str) -> list[dict[str, Any]]:
-    """Every enrollment of the sequence, 500 a page (the API's largest)."""
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = await api.get(
-            f"/sequences/{sequence_id}/enrollments", params={"limit": 500, "offset": len(rows)}
-        )
-        page.raise_for_status()
-        rows.extend(page.json())
-        if len(page.json()) < 500:
-            return rows
 
 
 def _arguments(argv: list[str] | None) -> ChaosConfig:

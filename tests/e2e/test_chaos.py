@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos import FIXED, REFUSED, STEPS, ChaosConfig, run
+from bench.chaos import FIXED, REFUSED, ChaosConfig, run
 from bench.chaos_checks import tally_mail
 from bench.chaos_report import ChaosReport, Redelivery
+from bench.chaos_setup import STEPS
 from bench.sink import Received
 from bench.stack import port_open
 
