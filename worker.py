@@ -100,9 +100,7 @@ def create_worker(
         interceptors=[PermanentDatabaseErrors()],
         activities=[
             runs.run_steps,
-            dispatch.dispatch,
             delivery.deliver,
-            crm.run_process,
             web.http_post,
             projection.record_progress_batch,
             timers.due_time,
@@ -110,7 +108,6 @@ def create_worker(
             tasks.close_task,
             tasks.close_open_tasks,
             tasks.check_condition,
-            events.tag_and_announce,
             events.committed,
             events.fan_out_event,
             removal.remove_enrollment,

@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ApplyTagInput, EnrollmentRef, ProcessInput
@@ -66,7 +65,6 @@ class CrmActivities:
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self._sessionmaker = sessionmaker
 
-    @activity.defn
     async def run_process(self, request: ProcessInput) -> dict[str, Any]:
         """Write the record a process step describes, once per effect key; returns what it did."""
         ref = request.ref

@@ -26,7 +26,6 @@ class DispatchActivities:
         self._sending = sending
         self._delivery = delivery
 
-    @activity.defn
     async def dispatch(self, request: DispatchInput) -> Dispatched:
         """Queue the message and send it if its time is now; a held message is left to wait."""
         # A message that will go at once is claimed as it is recorded, in one transaction.

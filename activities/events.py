@@ -33,7 +33,6 @@ class EventActivities:
         self._temporal = temporal
         self._task_queue = task_queue
 
-    @activity.defn
     async def tag_and_announce(self, request: TagAndAnnounceInput) -> ApplyTagResult:
         """Apply a tag once per effect key and, when it is new, announce it: one transaction,
         so a retry after a failed announcement applies and announces it again."""

@@ -18,7 +18,6 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
-        ApplyTagResult,
         CloseOpenTasksInput,
         CloseTaskInput,
         ConditionInput,
@@ -26,23 +25,16 @@ with workflow.unsafe.imports_passed_through():
         CreateTaskInput,
         DeliverInput,
         DeliverResult,
-        Dispatched,
-        DispatchInput,
         DueTime,
         HttpPostInput,
         HttpPostResult,
-        ProcessInput,
         ProjectionBatch,
         ProjectionUpdate,
         StepRunInput,
         StepRunResult,
-        TagAndAnnounceInput,
         TimerInput,
     )
-    from activities.crm import CrmActivities
     from activities.delivery import DeliveryActivities
-    from activities.dispatch import DispatchActivities
-    from activities.events import EventActivities
     from activities.http import HttpActivities
     from activities.projection import ProjectionActivities
     from activities.runs import StepRunActivities
@@ -109,11 +101,6 @@ async def _local(
     )
 
 
-async def dispatch(request: DispatchInput, step_id: str) -> Dispatched:
-    summary = f"{step_id}: {request.channel.value}"
-    return await _local(DispatchActivities.dispatch, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
-
-
 async def deliver(request: DeliverInput, step_id: str) -> DeliverResult:
     summary = f"{step_id}: deliver"
     try:
@@ -135,21 +122,9 @@ async def run_steps(request: StepRunInput) -> StepRunResult:
     return await _local(StepRunActivities.run_steps, request, summary, EFFECT_RETRY, timeout)
 
 
-async def run_process(request: ProcessInput) -> dict[str, Any]:
-    summary = f"{request.step.id}: {request.step.kind}"
-    return await _local(CrmActivities.run_process, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT)
-
-
 async def http_post(request: HttpPostInput, step_id: str) -> HttpPostResult:
     return await _remote(
         HttpActivities.http_post, request, f"{step_id}: POST {request.url}", HTTP_TIMEOUT
-    )
-
-
-async def tag_and_announce(request: TagAndAnnounceInput, step_id: str) -> ApplyTagResult:
-    summary = f"{step_id}: apply tag {request.tag} and announce it"
-    return await _local(
-        EventActivities.tag_and_announce, request, summary, EFFECT_RETRY, EFFECT_TIMEOUT
     )
 
 

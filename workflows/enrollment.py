@@ -16,14 +16,13 @@ with workflow.unsafe.imports_passed_through():
     # and load the module afresh each run.
     import workflows.calls as calls
     import workflows.search_attributes as sa
-    import workflows.steps.messages as messages
     import workflows.steps.people as people
     import workflows.steps.runs as runs
     import workflows.steps.waits as waits
     from activities.contracts import CloseOpenTasksInput, CloseTaskInput
     from sequences import (
-        CommunicationStep,
         ConditionStep,
+        HttpPostStep,
         Outcome,
         PersonStep,
         Step,
@@ -255,7 +254,7 @@ class EnrollmentWorkflow:
                 if planned:
                     await self._run_together(track, planned, position)
                     continue
-                done = await self._run_step_until_done(track.id, step, position)
+                done = await self._run_step_until_done(track, step, position)
                 self._complete(track, step, done, position)
         except Interrupted:
             return
@@ -267,23 +266,15 @@ class EnrollmentWorkflow:
     ) -> None:
         result = await runs.run_steps(self._run, track, planned, position)
         for step, done in result.finished:
-            self._complete(track, step, done, position, written=result.written)
+            self._complete(track, step, done, position)
         if result.take_over is not None:
             step, rest = result.take_over
-            done = await self._run_step_until_done(track.id, step, position, first=rest)
+            done = await self._run_step_until_done(track, step, position, first=rest)
             self._complete(track, step, done, position)
 
-    def _complete(
-        self,
-        track: Track,
-        step: Step,
-        done: StepDone,
-        position: TrackState,
-        *,
-        written: bool = False,
-    ) -> None:
+    def _complete(self, track: Track, step: Step, done: StepDone, position: TrackState) -> None:
         """Move the track past a step it finished, and record that it did (unless a step run
-        has `written` the record)."""
+        has written the record)."""
         if done.heard is not None:
             self._receive(done.heard)
         transition = done.transition
@@ -296,7 +287,7 @@ class EnrollmentWorkflow:
         self._steps_counter.add(1, {"kind": step.kind})
         if transition.end is not None and self._state.outcome is None:
             self._end_all_tracks(transition.end)
-        if not written:
+        if not done.written:
             self._projection.publish(
                 "step_completed", track_id=track.id, step_id=step.id, detail=done.detail
             )
@@ -310,7 +301,7 @@ class EnrollmentWorkflow:
             position.waiting_since = None
 
     async def _run_step_until_done(
-        self, track_id: str, step: Step, position: TrackState, first: runs.Attempt | None = None
+        self, track: Track, step: Step, position: TrackState, first: runs.Attempt | None = None
     ) -> StepDone:
         """Run one step; when it fails for good, park the track (the enrollment shows failed,
         the other tracks go on unless the sequence says stop_all) and wait for a retry.
@@ -324,17 +315,17 @@ class EnrollmentWorkflow:
                 if attempt is not None:
                     rest, attempt = attempt, None
                     return await rest()
-                return await self._run_step(track_id, step, position)
+                return await self._run_step(track, step, position)
             except calls.STEP_FAILURES as error:
                 reason = _reason(error)
                 position.failure_reason = f"step {step.id!r}: {reason}"
                 self._state.status = Status.failed
                 workflow.logger.warning("enrollment failed at %s: %s", step.id, reason)
                 self._projection.publish(
-                    "step_failed", track_id=track_id, step_id=step.id, detail={"reason": reason}
+                    "step_failed", track_id=track.id, step_id=step.id, detail={"reason": reason}
                 )
 
-    async def _run_step(self, track_id: str, step: Step, position: TrackState) -> StepDone:
+    async def _run_step(self, track: Track, step: Step, position: TrackState) -> StepDone:
         """Hand the step to its family: what it did, and where the track goes next."""
         run = self._run
         if isinstance(step, TimerStep):
@@ -343,12 +334,12 @@ class EnrollmentWorkflow:
             return await waits.event(run, step, position)
         if isinstance(step, ConditionStep):
             return await waits.condition(run, step)
-        ref = run.ref(track_id, step.id, position)
-        if isinstance(step, CommunicationStep):
-            return await messages.send(run, step, ref, track_id, position)
         if isinstance(step, PersonStep):
+            ref = run.ref(track.id, step.id, position)
             return await people.wait_for_person(run, step, ref, position)
-        return await runs.effect(run, step, ref)
+        if isinstance(step, HttpPostStep):
+            return await runs.http_post(run, step, run.ref(track.id, step.id, position))
+        return await runs.run_one(run, track, step, position)
 
 
 def _reason(error: Exception) -> str:

@@ -132,7 +132,10 @@ class Projector:
         while True:
             await workflow.wait_condition(lambda: ready() or run.tracks_done)
             if not self._pending:
-                return
+                # A step run that woke with it may have taken the updates to write itself.
+                if run.tracks_done:
+                    return
+                continue
             # Whatever piled up while the last write ran goes in one transaction.
             batch = self.take_pending()
             self.update_search_attributes()

@@ -19,12 +19,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class StepDone:
-    """Where the track goes after a step, what to record of it, and a tag it applied that the
-    enrollment's own event waits and exit rules hear of."""
+    """Where the track goes after a step, what to record of it, a tag it applied that the
+    enrollment's own event waits and exit rules hear of, and whether a step run has already
+    written its record."""
 
     transition: Transition
     detail: dict[str, Any] = field(default_factory=dict)
     heard: ContactEventSignal | None = None
+    written: bool = False
 
 
 class Interrupted(Exception):

@@ -1,5 +1,6 @@
-"""Communication steps (email, SMS, voice, fax, letter): record, place and hand over a message in
-one local call; a message the sending limits hold waits here, visibly, for its place."""
+"""Communication steps (email, SMS, voice, fax, letter) are recorded, placed and handed over in a
+step run (workflows/steps/runs.py); a message the sending limits hold, or whose hand-over failed
+for now, waits here, visibly, for its place, and then goes as a regular activity."""
 
 import contextlib
 from datetime import datetime, timedelta
@@ -8,37 +9,10 @@ from typing import Any
 from temporalio import workflow
 
 import workflows.calls as calls
-from activities.contracts import DeliverInput, Dispatched, DispatchInput, EnrollmentRef
+from activities.contracts import DeliverInput, Dispatched
 from sequences import CommunicationStep
 from workflows.state import TrackState
-from workflows.steps.context import StepContext, StepDone
-
-
-async def send(
-    run: StepContext,
-    step: CommunicationStep,
-    ref: EnrollmentRef,
-    track_id: str,
-    position: TrackState,
-) -> StepDone:
-    settings = run.input.definition.settings
-    sent = await run.locally(
-        calls.dispatch(
-            DispatchInput.of_step(
-                step,
-                ref,
-                sequence_id=run.input.sequence_id,
-                sending=settings.sending,
-                timezone=settings.timezone,
-                now=workflow.now(),
-            ),
-            step.id,
-        )
-    )
-    detail = sent.step_detail()
-    if detail is None:
-        detail = await send_held(run, sent, step, track_id, position)
-    return StepDone(step.then, detail)
+from workflows.steps.context import StepContext
 
 
 async def send_held(

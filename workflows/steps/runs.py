@@ -1,9 +1,10 @@
-"""Effects: tags, CRM records and HTTP posts, and the runs that take several steps in one call.
+"""Effects: communications, tags and CRM records run in step runs; HTTP posts on their own.
 
 Consecutive steps that neither wait nor branch run in one local activity (activities/runs.py),
 which also writes their projection records where the track goes on after them, so the track
-waits without another write. The workflow takes over at a step the run could not finish: a
-message the sending limits hold, or a step that failed for good.
+waits without another write; a step retried after it failed for good is a run of one. The
+workflow takes over at a step the run could not finish: a message the sending limits hold, or
+a step that failed for good.
 """
 
 from collections.abc import Awaitable, Callable
@@ -16,12 +17,10 @@ import workflows.calls as calls
 from activities.contracts import (
     EnrollmentRef,
     HttpPostInput,
-    ProcessInput,
     ProjectionUpdate,
     RunStep,
     StepOutcome,
     StepRunInput,
-    TagAndAnnounceInput,
 )
 from sequences import (
     ApplyTagStep,
@@ -40,17 +39,15 @@ from workflows.steps.context import StepContext, StepDone
 RUN_LENGTH = 20
 # The steps a run can take: effects that neither wait nor branch.
 RunnableStep = CommunicationStep | ApplyTagStep | ProcessStep
-EffectStep = ApplyTagStep | ProcessStep | HttpPostStep
 Attempt = Callable[[], Awaitable[StepDone]]
 
 
 @dataclass
 class RunResult:
-    """The steps a run finished, whether it wrote their records, and the step it ended at with
-    the rest of that step's attempt, for the workflow to take over."""
+    """The steps a run finished, and the step it ended at with the rest of that step's attempt,
+    for the workflow to take over."""
 
     finished: list[tuple[RunnableStep, StepDone]] = field(default_factory=list)
-    written: bool = False
     take_over: tuple[RunnableStep, Attempt] | None = None
 
 
@@ -106,12 +103,13 @@ async def run_steps(
         return RunResult(take_over=(steps[0], _raise(error)))
     if not outcome.projected:
         run.projection.put_back(queued)
-    result = RunResult(written=outcome.projected)
+    result = RunResult()
     for step, done in zip(steps, outcome.outcomes, strict=False):
         if not done.finished:
             result.take_over = (step, _taking_over(run, step, done, track.id, position))
             return result
-        result.finished.append((step, StepDone(step.then, done.detail, _heard(done.tag_applied))))
+        heard = _heard(done.tag_applied)
+        result.finished.append((step, StepDone(step.then, done.detail, heard, outcome.projected)))
     if outcome.projected:
         run.projection.written_by_run(outcome.next_due_at)
         if waiting is not None and outcome.finished_at is not None:
@@ -120,38 +118,23 @@ async def run_steps(
     return result
 
 
-async def effect(run: StepContext, step: EffectStep, ref: EnrollmentRef) -> StepDone:
-    """One effect step, where it does not run with others (a retry after it failed for good)."""
-    if isinstance(step, ApplyTagStep):
-        tagged = await run.locally(
-            calls.tag_and_announce(
-                TagAndAnnounceInput(
-                    ref=ref,
-                    tag=step.tag,
-                    enrolled_by=run.input.enrolled_by,
-                    announcer=workflow.info().workflow_id,
-                ),
-                step.id,
-            )
-        )
-        return StepDone(step.then, heard=_heard(step.tag if tagged.applied else None))
-    if isinstance(step, HttpPostStep):
-        posted = await calls.http_post(
-            HttpPostInput(ref=ref, url=str(step.url), fields=step.fields), step.id
-        )
-        return StepDone(step.then, {"status_code": posted.status_code})
-    done = await run.locally(
-        calls.run_process(
-            ProcessInput(
-                ref=ref,
-                step=step,
-                sequence_id=run.input.sequence_id,
-                enrolled_by=run.input.enrolled_by,
-                now=workflow.now(),
-            )
-        )
+async def run_one(
+    run: StepContext, track: Track, step: RunnableStep, position: TrackState
+) -> StepDone:
+    """A step run of one step: one retried after it failed for good."""
+    result = await run_steps(run, track, [step], position)
+    if result.take_over is not None:
+        return await result.take_over[1]()
+    [(_, done)] = result.finished
+    return done
+
+
+async def http_post(run: StepContext, step: HttpPostStep, ref: EnrollmentRef) -> StepDone:
+    """A regular activity, retried visibly while the other system is down."""
+    posted = await calls.http_post(
+        HttpPostInput(ref=ref, url=str(step.url), fields=step.fields), step.id
     )
-    return StepDone(step.then, done)
+    return StepDone(step.then, {"status_code": posted.status_code})
 
 
 def _exits_on(run: StepContext, step: Step) -> bool:
