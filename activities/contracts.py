@@ -182,6 +182,7 @@ class FanOutInput(BaseModel):
     event: str
     name: str | None
     enrolled_by: str | None = Field(description="Goals enroll on this user's behalf; none, none.")
+    message_id: str | None = Field(default=None, description="The message it is about, if any.")
 
 
 class FanOutResult(BaseModel):

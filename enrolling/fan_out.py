@@ -8,9 +8,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from enrolling.starts import EnrollOutcome, may_enroll_into, start_enrollments
 from sequences import parse_definition
-from store import enrollments, sequences, users
-from store.models import User
-from workflows.state import CONTACT_EVENT, ContactEventSignal
+from store import enrollments, messages, sequences, users
+from store.models import Message, User
+from workflows.state import CONTACT_EVENT, ContactEventSignal, step_of
 
 
 async def fan_out(
@@ -23,15 +23,20 @@ async def fan_out(
     *,
     enroll_as: uuid.UUID | None,
     skip: str | None = None,
+    message_id: str | None = None,
 ) -> tuple[int, list[uuid.UUID]]:
     """Signal the contact's running enrollments (but the workflow `skip`), then enroll it where
     a goal matches.
 
     Returns how many enrollments were told and the ids of enrollments the goals started.
     Goals enroll on behalf of the user `enroll_as`; without one, only running enrollments are
-    told.
+    told. An event about a message (`message_id`) tells them which enrollment's step sent it.
     """
     signal = ContactEventSignal(event=event, name=name)
+    message = await _message(session, message_id)
+    if message is not None and message.enrollment_id is not None:
+        signal.message_enrollment_id = str(message.enrollment_id)
+        signal.message_step_id = step_of(message.effect_key)
     told = 0
     for workflow_id in await enrollments.running_workflows_of_contact(session, contact_id):
         if workflow_id != skip and await signal_workflow(
@@ -69,6 +74,13 @@ async def fan_out(
         if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
             started.append(result.enrollment_id)
     return told, started
+
+
+async def _message(session: AsyncSession, message_id: str | None) -> Message | None:
+    try:
+        return await messages.get_message(session, uuid.UUID(message_id)) if message_id else None
+    except ValueError:  # an id a client put in an event's data that is no message's
+        return None
 
 
 async def signal_workflow(temporal: Client, workflow_id: str, name: str, *args: object) -> bool:

@@ -15,7 +15,15 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.base import CONTINUE, IsoDuration, Outcome, StepBase, Template, Transition
+from sequences.base import (
+    CONTINUE,
+    IsoDuration,
+    Outcome,
+    StepBase,
+    StepId,
+    Template,
+    Transition,
+)
 
 MAX_WAIT = timedelta(days=3660)
 
@@ -132,22 +140,48 @@ class EventType(StrEnum):
 EventName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+# Events about a message the contact was sent, which can name the step that sent it.
+MESSAGE_EVENTS = frozenset(
+    {
+        EventType.email_opened,
+        EventType.link_clicked,
+        EventType.replied,
+        EventType.bounced,
+        EventType.unsubscribed,
+    }
+)
+
+
 class EventMatch(BaseModel):
-    """An event type, narrowed to one name (a page, a form, a tag, a custom event) if given."""
+    """An event type, narrowed to one name (a page, a form, a tag, a custom event) if given,
+    and for an event about a message, to the message one step of this enrollment sent."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event: EventType
     name: EventName | None = None
+    step: StepId | None = Field(
+        default=None,
+        description="A communication step of this sequence: only events about the message it "
+        "sent this enrollment count (opened it, clicked in it, replied to it).",
+    )
 
     @model_validator(mode="after")
     def _custom_is_named(self) -> Self:
         if self.event in (EventType.custom, EventType.tag_applied) and self.name is None:
             raise ValueError(f"a {self.event.value} event needs a name")
+        if self.step is not None and self.event not in MESSAGE_EVENTS:
+            kinds = ", ".join(sorted(MESSAGE_EVENTS))
+            raise ValueError(f"only an event about a message ({kinds}) can name a step")
         return self
 
-    def matches(self, event: str, name: str | None) -> bool:
-        return event == self.event and (self.name is None or self.name == name)
+    def matches(self, event: str, name: str | None, step: str | None = None) -> bool:
+        """`step`: the step of this enrollment that sent the message the event is about."""
+        return (
+            event == self.event
+            and (self.name is None or self.name == name)
+            and (self.step is None or self.step == step)
+        )
 
 
 class WaitForEventStep(StepBase):

@@ -5,7 +5,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sequences.actions import CommunicationStep
 from sequences.fields import field_problems
+from sequences.manual import WaitForEventStep
 from sequences.models import SequenceDefinition, Track
 
 
@@ -31,7 +33,7 @@ def parse_definition(
             problem
             for t, track in enumerate(definition.tracks)
             for problem in _flow_problems(t, track)
-        ]
+        ] + _message_step_problems(definition)
     if not problems and custom_fields is not None:
         problems = [
             _problem(f"step {step.id!r} (tracks[{t}].steps[{i}])", field, message)
@@ -140,6 +142,37 @@ def _loops(graph: dict[str, list[str]], index: dict[str, int]) -> list[set[str]]
         if node not in order:
             visit(node)
     return loops
+
+
+def _message_step_problems(definition: SequenceDefinition) -> list[dict[str, Any]]:
+    """An event match that names a step names a communication step of this sequence; a goal,
+    which hears events from outside any enrollment of it, names none."""
+    senders = {
+        step.id
+        for track in definition.tracks
+        for step in track.steps
+        if isinstance(step, CommunicationStep)
+    }
+
+    def unknown(step_id: str | None) -> str | None:
+        if step_id is None or step_id in senders:
+            return None
+        return f"{step_id!r} is not a communication step of this sequence; name one that sends"
+
+    problems = []
+    for t, track in enumerate(definition.tracks):
+        for s, step in enumerate(track.steps):
+            if isinstance(step, WaitForEventStep) and (message := unknown(step.match.step)):
+                where = f"step {step.id!r} (tracks[{t}].steps[{s}])"
+                problems.append(_problem(where, "match.step", message))
+    for r, rule in enumerate(definition.settings.exit_rules):
+        if message := unknown(rule.step):
+            problems.append(_problem(f"settings.exit_rules[{r}]", "step", message))
+    for g, goal in enumerate(definition.settings.goals):
+        if goal.step is not None:
+            message = "a goal enrolls contacts from outside the sequence; it cannot name a step"
+            problems.append(_problem(f"settings.goals[{g}]", "step", message))
+    return problems
 
 
 def _duplicate_ids(definition: SequenceDefinition) -> list[dict[str, Any]]:

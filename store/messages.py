@@ -100,3 +100,7 @@ async def by_provider_id(session: AsyncSession, provider_id: str) -> Message | N
         .limit(1)
         .with_for_update()
     )
+
+
+async def get_message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
+    return await session.get(Message, message_id)

@@ -199,13 +199,17 @@ class EnrollmentWorkflow:
         self._receive(signal)
 
     def _receive(self, signal: ContactEventSignal) -> None:
+        own = signal.message_enrollment_id == self._run.input.enrollment_id
+        step = signal.message_step_id if own else None
         events = self._state.events
-        events.append(ReceivedEvent(event=signal.event, name=signal.name, at=workflow.now()))
+        events.append(
+            ReceivedEvent(event=signal.event, name=signal.name, step_id=step, at=workflow.now())
+        )
         del events[:-EVENTS_KEPT]
         if self._state.status == Status.completed or self._state.outcome is not None:
             return
         for rule in self._run.input.definition.settings.exit_rules:
-            if rule.matches(signal.event, signal.name):
+            if rule.matches(signal.event, signal.name, step):
                 self._end_all_tracks(rule.outcome)
                 self._projection.publish(
                     "exited", detail={"event": signal.event, "name": signal.name}

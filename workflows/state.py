@@ -47,6 +47,9 @@ class TrackState(BaseModel):
 class ReceivedEvent(BaseModel):
     event: str
     name: str | None = None
+    step_id: str | None = Field(
+        default=None, description="The step of this enrollment whose message it is about."
+    )
     at: datetime
 
 
@@ -164,6 +167,22 @@ class TaskOutcome(BaseModel):
 class ContactEventSignal(BaseModel):
     event: str
     name: str | None = None
+    message_enrollment_id: str | None = Field(
+        default=None, description="For an event about a message: the enrollment that sent it."
+    )
+    message_step_id: str | None = Field(default=None, description="And the step that sent it.")
+
+
+def effect_key(enrollment_id: str, track_id: str, step_id: str, visit: int) -> str:
+    """The same on every retry of a step's visit, so its effects happen once; a later visit
+    (a loop back) gets its own."""
+    return f"{enrollment_id}:{track_id}:{step_id}:{visit}"
+
+
+def step_of(key: str) -> str | None:
+    """The step an effect key (a message's, say) was made for."""
+    parts = key.split(":")
+    return parts[2] if len(parts) == 4 else None
 
 
 class EnrollmentResult(BaseModel):

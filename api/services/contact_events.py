@@ -55,6 +55,7 @@ async def record(
         event,
         name,
         enroll_as=user.id if user else None,
+        message_id=_message_id(row.data),
     )
     return Recorded(row.id, handle)
 
@@ -69,6 +70,7 @@ async def fan_out_after_commit(
     name: str | None,
     *,
     enroll_as: uuid.UUID | None,
+    message_id: str | None = None,
 ) -> FanOut:
     """Start the workflow that runs enrolling.fan_out once the session's transaction has committed, and
     not at all if it rolls back: the session must commit after this returns."""
@@ -78,6 +80,7 @@ async def fan_out_after_commit(
         event=event,
         name=name,
         enrolled_by=str(enroll_as) if enroll_as else None,
+        message_id=message_id,
     )
     return await temporal.start_workflow(
         EventFanOutWorkflow.run,
@@ -89,6 +92,12 @@ async def fan_out_after_commit(
         ),
         static_summary=f"{event} {name}" if name else event,
     )
+
+
+def _message_id(data: dict[str, Any]) -> str | None:
+    """The message an event is about: webhooks say so, and API clients may."""
+    value = data.get("message_id")
+    return value if isinstance(value, str) else None
 
 
 async def fanned_out(handle: FanOut, wait: timedelta) -> FanOutResult | None:

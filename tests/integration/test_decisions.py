@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from store.db import SessionMaker
@@ -17,6 +18,7 @@ from tests.integration.helpers import (
     new_contact,
     published_sequence,
 )
+from workflows.enrollment import EnrollmentWorkflow
 
 
 def _one_track(*steps: dict[str, Any], **settings: Any) -> dict[str, Any]:
@@ -314,3 +316,58 @@ async def test_a_manual_email_is_a_task_whose_result_steers(
     assert (task["kind"], task["title"]) == ("manual_email", "Write to Ada")
     await admin.post(f"/tasks/{task['id']}/outcome", json={"result": "negative"})
     assert (await enrollment_status(admin, enrollment["id"], "completed"))["outcome"] == "negative"
+
+
+async def test_a_wait_for_an_open_of_one_step_hears_only_that_message(
+    admin: httpx.AsyncClient, worker: Worker, client: Client
+) -> None:
+    """Opening another email, even this sequence's own in another enrollment, or another
+    sequence's, does not satisfy a wait for the open of the email this step sent."""
+    hello = {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"}
+    opened = {
+        "id": "opened",
+        "kind": "wait_for_event",
+        "match": {"event": "email_opened", "step": "hello"},
+        "within": "PT1H",
+        "if_happened": {"end": "positive"},
+    }
+    waiting = await published_sequence(
+        admin, {"tracks": [{"id": "main", "steps": [hello, opened]}]}
+    )
+    other = await published_sequence(
+        admin, {"tracks": [{"id": "main", "steps": [{**hello, "id": "promo"}]}]}
+    )
+    contact_id = await new_contact(admin)
+    await enroll(admin, other, contact_id)
+    enrollment = await enroll(admin, waiting, contact_id)
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+        lambda body: body["current_step"] == "opened",
+    )
+    sent = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/messages"), lambda m: len(m) == 2
+    )
+    ours = next(m["id"] for m in sent if m["enrollment_id"] == enrollment["id"])
+    theirs = next(m["id"] for m in sent if m["enrollment_id"] != enrollment["id"])
+
+    async def open_message(message_id: str | None) -> None:
+        event = {"contact_id": contact_id, "event": "email_opened"}
+        data = {"data": {"message_id": message_id}} if message_id else {}
+        answer = await admin.post("/events", json={**event, **data})
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["enrollments_told"] == 1
+
+    await open_message(theirs)
+    await open_message(None)
+    # Once the run has taken both opens in, it still waits: neither was the message it sent.
+    handle = client.get_workflow_handle_for(EnrollmentWorkflow.run, enrollment["workflow_id"])
+    state = await eventually(
+        lambda: handle.query(EnrollmentWorkflow.state),
+        lambda state: [e.event for e in state.events] == ["email_opened", "email_opened"],
+    )
+    assert state.tracks["main"].step_id == "opened"
+    assert [e.step_id for e in state.events] == [None, None]
+
+    await open_message(ours)
+    done = await enrollment_status(admin, enrollment["id"], "completed")
+    assert done["outcome"] == "positive"

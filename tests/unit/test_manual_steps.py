@@ -146,3 +146,33 @@ def test_comparing_text_with_a_number_fails_the_step_permanently() -> None:
     ) as raised:
         _compare("lots", FieldCompare(field="f", op=FieldOp.greater_than, value=3))
     assert raised.value.non_retryable
+
+
+def test_an_event_about_a_message_names_a_step_that_sends_one() -> None:
+    email = {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"}
+    tag = {"id": "tag", "kind": "apply_tag", "tag": "x"}
+
+    def wait(step: str, event: str = "email_opened") -> dict[str, Any]:
+        return {
+            "id": "w",
+            "kind": "wait_for_event",
+            "match": {"event": event, "step": step},
+            "within": "PT1H",
+        }
+
+    definition = parse_definition({"tracks": [{"id": "main", "steps": [email, wait("hello")]}]})
+    assert definition.tracks[0].steps[1].match.step == "hello"  # type: ignore[union-attr]
+
+    [not_sending] = _errors(email, tag, wait("tag"))
+    assert (not_sending["field"], not_sending["message"]) == (
+        "match.step",
+        "'tag' is not a communication step of this sequence; name one that sends",
+    )
+    [not_about_a_message] = _errors(email, wait("hello", event="page_visited"))
+    assert "only an event about a message" in not_about_a_message["message"]
+    [rule] = _errors(email, exit_rules=[{"event": "replied", "step": "nowhere"}])
+    assert (rule["where"], rule["field"]) == ("settings.exit_rules[0]", "step")
+    [goal] = _errors(email, goals=[{"event": "replied", "step": "hello"}])
+    assert goal["message"] == (
+        "a goal enrolls contacts from outside the sequence; it cannot name a step"
+    )

@@ -9,7 +9,13 @@ from temporalio import workflow
 
 from activities.contracts import EnrollmentRef
 from sequences import OnFailure, Transition
-from workflows.state import ContactEventSignal, EnrollmentInput, EnrollmentState, TrackState
+from workflows.state import (
+    ContactEventSignal,
+    EnrollmentInput,
+    EnrollmentState,
+    TrackState,
+    effect_key,
+)
 
 if TYPE_CHECKING:
     from workflows.projection import Projector
@@ -70,10 +76,8 @@ class StepContext:
             self.local_work -= 1
 
     def effect_key(self, track_id: str, step_id: str, position: TrackState) -> str:
-        """The same on every retry of a step's visit, so its effects happen once; a later visit
-        (a loop back) gets its own."""
-        iteration = position.visits.get(step_id, 0)
-        return f"{self.input.enrollment_id}:{track_id}:{step_id}:{iteration}"
+        visit = position.visits.get(step_id, 0)
+        return effect_key(self.input.enrollment_id, track_id, step_id, visit)
 
     def ref(self, track_id: str, step_id: str, position: TrackState) -> EnrollmentRef:
         return EnrollmentRef(

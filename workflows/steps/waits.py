@@ -80,7 +80,10 @@ async def event(run: StepContext, step: WaitForEventStep, position: TrackState) 
     assert since is not None
 
     def happened() -> bool:
-        return any(e.at >= since and step.match.matches(e.event, e.name) for e in run.state.events)
+        return any(
+            e.at >= since and step.match.matches(e.event, e.name, e.step_id)
+            for e in run.state.events
+        )
 
     remaining = (position.wake_at or since) - workflow.now()
     if not happened() and remaining > timedelta(0):
