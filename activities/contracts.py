@@ -183,6 +183,7 @@ class FanOutInput(BaseModel):
     name: str | None
     enrolled_by: str | None = Field(description="Goals enroll on this user's behalf; none, none.")
     message_id: str | None = Field(default=None, description="The message it is about, if any.")
+    url: str | None = Field(default=None, description="The link clicked or the page visited.")
 
 
 class FanOutResult(BaseModel):

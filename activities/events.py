@@ -78,5 +78,6 @@ class EventActivities:
                 request.name,
                 enroll_as=uuid.UUID(request.enrolled_by) if request.enrolled_by else None,
                 message_id=request.message_id,
+                url=request.url,
             )
         return FanOutResult(committed=True, told=told, enrolled=[str(e) for e in enrolled])

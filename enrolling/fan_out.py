@@ -24,6 +24,7 @@ async def fan_out(
     enroll_as: uuid.UUID | None,
     skip: str | None = None,
     message_id: str | None = None,
+    url: str | None = None,
 ) -> tuple[int, list[uuid.UUID]]:
     """Signal the contact's running enrollments (but the workflow `skip`), then enroll it where
     a goal matches.
@@ -32,7 +33,7 @@ async def fan_out(
     Goals enroll on behalf of the user `enroll_as`; without one, only running enrollments are
     told. An event about a message (`message_id`) tells them which enrollment's step sent it.
     """
-    signal = ContactEventSignal(event=event, name=name)
+    signal = ContactEventSignal(event=event, name=name, url=url[:URL_KEPT] if url else None)
     message = await _message(session, message_id)
     if message is not None and message.enrollment_id is not None:
         signal.message_enrollment_id = str(message.enrollment_id)
@@ -74,6 +75,10 @@ async def fan_out(
         if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
             started.append(result.enrollment_id)
     return told, started
+
+
+# Enough of a URL for a match on its path, without letting one event swell the run's state.
+URL_KEPT = 2000
 
 
 async def _message(session: AsyncSession, message_id: str | None) -> Message | None:

@@ -15,6 +15,7 @@ from sequences.fields import CONTACT_ATTRIBUTES, FieldType, value_fits
 from sequences.manual import (
     PERSON_KINDS,
     TASK_KIND,
+    URL_EVENTS,
     Assignee,
     AssignTo,
     CallStep,
@@ -56,6 +57,7 @@ __all__ = [
     "MAX_DELAY",
     "PERSON_KINDS",
     "TASK_KIND",
+    "URL_EVENTS",
     "ApplyTagStep",
     "AssignTo",
     "Assignee",

@@ -152,6 +152,10 @@ MESSAGE_EVENTS = frozenset(
 )
 
 
+# Events that carry a URL: the link clicked, the page visited.
+URL_EVENTS = frozenset({EventType.link_clicked, EventType.page_visited})
+
+
 class EventMatch(BaseModel):
     """An event type, narrowed to one name (a page, a form, a tag, a custom event) if given,
     and for an event about a message, to the message one step of this enrollment sent."""
@@ -165,6 +169,9 @@ class EventMatch(BaseModel):
         description="A communication step of this sequence: only events about the message it "
         "sent this enrollment count (opened it, clicked in it, replied to it).",
     )
+    url_contains: EventName | None = Field(
+        default=None, description="Only clicks and visits whose URL contains this text."
+    )
 
     @model_validator(mode="after")
     def _custom_is_named(self) -> Self:
@@ -173,14 +180,21 @@ class EventMatch(BaseModel):
         if self.step is not None and self.event not in MESSAGE_EVENTS:
             kinds = ", ".join(sorted(MESSAGE_EVENTS))
             raise ValueError(f"only an event about a message ({kinds}) can name a step")
+        if self.url_contains is not None and self.event not in URL_EVENTS:
+            kinds = ", ".join(sorted(URL_EVENTS))
+            raise ValueError(f"only an event with a URL ({kinds}) can test it")
         return self
 
-    def matches(self, event: str, name: str | None, step: str | None = None) -> bool:
-        """`step`: the step of this enrollment that sent the message the event is about."""
+    def matches(
+        self, event: str, name: str | None, step: str | None = None, url: str | None = None
+    ) -> bool:
+        """`step`: the step of this enrollment that sent the message the event is about;
+        `url`: the link clicked or the page visited."""
         return (
             event == self.event
             and (self.name is None or self.name == name)
             and (self.step is None or self.step == step)
+            and (self.url_contains is None or (url is not None and self.url_contains in url))
         )
 
 

@@ -203,13 +203,19 @@ class EnrollmentWorkflow:
         step = signal.message_step_id if own else None
         events = self._state.events
         events.append(
-            ReceivedEvent(event=signal.event, name=signal.name, step_id=step, at=workflow.now())
+            ReceivedEvent(
+                event=signal.event,
+                name=signal.name,
+                step_id=step,
+                url=signal.url,
+                at=workflow.now(),
+            )
         )
         del events[:-EVENTS_KEPT]
         if self._state.status == Status.completed or self._state.outcome is not None:
             return
         for rule in self._run.input.definition.settings.exit_rules:
-            if rule.matches(signal.event, signal.name, step):
+            if rule.matches(signal.event, signal.name, step, signal.url):
                 self._end_all_tracks(rule.outcome)
                 self._projection.publish(
                     "exited", detail={"event": signal.event, "name": signal.name}

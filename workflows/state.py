@@ -50,6 +50,7 @@ class ReceivedEvent(BaseModel):
     step_id: str | None = Field(
         default=None, description="The step of this enrollment whose message it is about."
     )
+    url: str | None = None
     at: datetime
 
 
@@ -171,6 +172,7 @@ class ContactEventSignal(BaseModel):
         default=None, description="For an event about a message: the enrollment that sent it."
     )
     message_step_id: str | None = Field(default=None, description="And the step that sent it.")
+    url: str | None = Field(default=None, description="The link clicked or the page visited.")
 
 
 def effect_key(enrollment_id: str, track_id: str, step_id: str, visit: int) -> str:

@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from activities.contracts import FanOutInput, FanOutResult
+from sequences import URL_EVENTS
 from store import events
 from store.models import Contact, ContactEvent, User, utcnow
 from workflows import search_attributes as sa
@@ -55,7 +56,8 @@ async def record(
         event,
         name,
         enroll_as=user.id if user else None,
-        message_id=_message_id(row.data),
+        message_id=_text(row.data, "message_id"),
+        url=_text(row.data, "url") or (name if event in URL_EVENTS else None),
     )
     return Recorded(row.id, handle)
 
@@ -71,6 +73,7 @@ async def fan_out_after_commit(
     *,
     enroll_as: uuid.UUID | None,
     message_id: str | None = None,
+    url: str | None = None,
 ) -> FanOut:
     """Start the workflow that runs enrolling.fan_out once the session's transaction has committed, and
     not at all if it rolls back: the session must commit after this returns."""
@@ -81,6 +84,7 @@ async def fan_out_after_commit(
         name=name,
         enrolled_by=str(enroll_as) if enroll_as else None,
         message_id=message_id,
+        url=url,
     )
     return await temporal.start_workflow(
         EventFanOutWorkflow.run,
@@ -94,9 +98,10 @@ async def fan_out_after_commit(
     )
 
 
-def _message_id(data: dict[str, Any]) -> str | None:
-    """The message an event is about: webhooks say so, and API clients may."""
-    value = data.get("message_id")
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """A property of the event (the message it is about, the URL): webhooks give them, and API
+    clients may."""
+    value = data.get(key)
     return value if isinstance(value, str) else None
 
 

@@ -371,3 +371,42 @@ async def test_a_wait_for_an_open_of_one_step_hears_only_that_message(
     await open_message(ours)
     done = await enrollment_status(admin, enrollment["id"], "completed")
     assert done["outcome"] == "positive"
+
+
+async def test_a_wait_for_a_click_can_ask_for_a_link_in_one_email(
+    admin: httpx.AsyncClient, worker: Worker, client: Client
+) -> None:
+    offer = {"id": "offer", "kind": "email", "subject": "Offer", "body": "b"}
+    clicked = {
+        "id": "clicked",
+        "kind": "wait_for_event",
+        "match": {"event": "link_clicked", "step": "offer", "url_contains": "/pricing"},
+        "within": "PT1H",
+        "if_happened": {"end": "positive"},
+    }
+    sequence_id = await published_sequence(
+        admin, {"tracks": [{"id": "main", "steps": [offer, clicked]}]}
+    )
+    contact_id = await new_contact(admin)
+    enrollment = await enroll(admin, sequence_id, contact_id)
+    [message] = await eventually(
+        lambda: get_json(admin, f"/contacts/{contact_id}/messages"), lambda m: len(m) == 1
+    )
+
+    async def click(url: str) -> None:
+        data = {"message_id": message["id"], "url": url}
+        event = {"contact_id": contact_id, "event": "link_clicked", "data": data}
+        answer = await admin.post("/events", json=event)
+        assert answer.status_code == 202, answer.text
+
+    await click("https://acme.example/blog")
+    handle = client.get_workflow_handle_for(EnrollmentWorkflow.run, enrollment["workflow_id"])
+    state = await eventually(
+        lambda: handle.query(EnrollmentWorkflow.state), lambda state: len(state.events) == 1
+    )
+    assert (state.events[0].step_id, state.events[0].url) == ("offer", "https://acme.example/blog")
+    assert state.tracks["main"].step_id == "clicked"
+
+    await click("https://acme.example/pricing?plan=team")
+    done = await enrollment_status(admin, enrollment["id"], "completed")
+    assert done["outcome"] == "positive"

@@ -176,3 +176,13 @@ def test_an_event_about_a_message_names_a_step_that_sends_one() -> None:
     assert goal["message"] == (
         "a goal enrolls contacts from outside the sequence; it cannot name a step"
     )
+
+
+def test_only_clicks_and_visits_test_a_url() -> None:
+    def wait(event: str) -> dict[str, Any]:
+        match = {"event": event, "url_contains": "/pricing"}
+        return {"id": "w", "kind": "wait_for_event", "match": match, "within": "PT1H"}
+
+    parse_definition({"tracks": [{"id": "main", "steps": [wait("page_visited")]}]})
+    [error] = _errors(wait("replied"))
+    assert "only an event with a URL (link_clicked, page_visited) can test it" in error["message"]

@@ -81,7 +81,7 @@ async def event(run: StepContext, step: WaitForEventStep, position: TrackState) 
 
     def happened() -> bool:
         return any(
-            e.at >= since and step.match.matches(e.event, e.name, e.step_id)
+            e.at >= since and step.match.matches(e.event, e.name, e.step_id, e.url)
             for e in run.state.events
         )
 
