@@ -7,7 +7,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from enrolling.starts import EnrollOutcome, may_enroll_into, start_enrollments
-from sequences import parse_definition
+from sequences import EventMatch, parse_definition
 from store import enrollments, messages, sequences, users
 from store.models import Message, User
 from workflows.state import CONTACT_EVENT, ContactEventSignal, step_of
@@ -50,11 +50,14 @@ async def fan_out(
         return told, started
     user: User | None = None
     for sequence, version in await sequences.published_with_goal(session, event):
+        # The goals alone first: most published sequences' goals are not met by this event,
+        # and validating a whole definition costs far more than reading its goals.
+        goals = [EventMatch.model_validate(g) for g in version.definition["settings"]["goals"]]
+        if not any(goal.matches(event, name) for goal in goals):
+            continue
         definition = parse_definition(version.definition)
         # Event timers count from a date given at enrollment, which an event does not carry.
         if definition.uses_event_date():
-            continue
-        if not any(goal.matches(event, name) for goal in definition.settings.goals):
             continue
         user = user or await users.get_user(session, enroll_as)
         if user is None:

@@ -1,10 +1,14 @@
-"""Polling helpers: the API answers from a projection that workflows update moments later."""
+"""Test helpers: polling the projection that workflows update moments later, and the API calls
+and database triggers the tests share."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
 
@@ -85,3 +89,32 @@ async def enroll(http: httpx.AsyncClient, sequence_id: str, contact_id: str) -> 
 async def declare_field(http: httpx.AsyncClient, name: str, kind: str) -> None:
     response = await http.post("/custom-fields", json={"name": name, "type": kind})
     assert response.status_code == 201, response.text
+
+
+@asynccontextmanager
+async def trigger_at_commit(
+    engine: AsyncEngine, name: str, body: str, tables: Sequence[str]
+) -> AsyncIterator[None]:
+    """A deferred constraint trigger: `body` (PL/pgSQL) runs for each row inserted into
+    `tables` at COMMIT, once every statement of the transaction has succeeded."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"create or replace function {name}() returns trigger as $$ "
+                f"begin {body} return null; end $$ language plpgsql"
+            )
+        )
+        for table in tables:
+            await connection.execute(
+                text(
+                    f"create constraint trigger {name} after insert on {table} "
+                    f"deferrable initially deferred for each row execute function {name}()"
+                )
+            )
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            for table in tables:
+                await connection.execute(text(f"drop trigger {name} on {table}"))
+            await connection.execute(text(f"drop function {name}()"))

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.main import create_app
@@ -16,7 +15,7 @@ from settings import Settings
 from store.db import SessionMaker
 from store.models import Role
 from tests.integration.conftest import make_user_key
-from tests.integration.helpers import welcome_series
+from tests.integration.helpers import trigger_at_commit, welcome_series
 
 CLIENTS = 50
 
@@ -74,25 +73,8 @@ async def slow_commits(engine: AsyncEngine) -> AsyncIterator[None]:
     """Commits that take a moment, as they do on a busy or replicated server: a deferred
     trigger sleeps at COMMIT, so an answer sent before its commit reaches the client first."""
     tables = ("contact", "sequence", "sequence_version")
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "create or replace function test_slow_commit() returns trigger as $$ "
-                "begin perform pg_sleep(0.2); return null; end $$ language plpgsql"
-            )
-        )
-        for table in tables:
-            await connection.execute(
-                text(
-                    f"create constraint trigger test_slow_commit after insert on {table} "
-                    "deferrable initially deferred for each row execute function test_slow_commit()"
-                )
-            )
-    yield
-    async with engine.begin() as connection:
-        for table in tables:
-            await connection.execute(text(f"drop trigger test_slow_commit on {table}"))
-        await connection.execute(text("drop function test_slow_commit()"))
+    async with trigger_at_commit(engine, "test_slow_commit", "perform pg_sleep(0.2);", tables):
+        yield
 
 
 async def test_fifty_clients_read_their_own_writes_at_once(
@@ -109,22 +91,13 @@ async def test_fifty_clients_read_their_own_writes_at_once(
 async def failing_commits(engine: AsyncEngine) -> AsyncIterator[None]:
     """A deferred constraint on contacts, checked only at COMMIT: the route's statements all
     succeed, and the commit itself fails for a second contact with the same email."""
-    statements = (
-        "create or replace function test_one_contact_per_email() returns trigger as $$ "
-        "begin if (select count(*) from contact where email = new.email) > 1 then "
+    body = (
+        "if (select count(*) from contact where email = new.email) > 1 then "
         "raise exception 'email % taken', new.email using errcode = 'unique_violation', "
-        "detail = format('Key (email)=(%s) already exists.', new.email); end if; "
-        "return null; end $$ language plpgsql",
-        "create constraint trigger test_one_contact_per_email after insert on contact "
-        "deferrable initially deferred for each row execute function test_one_contact_per_email()",
+        "detail = format('Key (email)=(%s) already exists.', new.email); end if;"
     )
-    async with engine.begin() as connection:
-        for statement in statements:
-            await connection.execute(text(statement))
-    yield
-    async with engine.begin() as connection:
-        await connection.execute(text("drop trigger test_one_contact_per_email on contact"))
-        await connection.execute(text("drop function test_one_contact_per_email()"))
+    async with trigger_at_commit(engine, "test_one_contact_per_email", body, ["contact"]):
+        yield
 
 
 async def test_a_commit_that_fails_is_the_answer_and_nothing_is_kept(

@@ -23,6 +23,7 @@ from tests.integration.helpers import (
     get_json,
     new_contact,
     published_sequence,
+    trigger_at_commit,
 )
 
 CONTACTS = 20
@@ -33,20 +34,12 @@ REFUSED = "/refused"
 async def refused_at_commit(engine: AsyncEngine) -> AsyncIterator[None]:
     """A deferred constraint that fails the commit of any event named /refused, after every
     statement of the route, the workflow start included, has succeeded."""
-    statements = (
-        "create or replace function test_refuse_event() returns trigger as $$ "
-        f"begin if new.name = '{REFUSED}' then raise exception 'refused' "
-        "using errcode = 'check_violation'; end if; return null; end $$ language plpgsql",
-        "create constraint trigger test_refuse_event after insert on contact_event "
-        "deferrable initially deferred for each row execute function test_refuse_event()",
+    body = (
+        f"if new.name = '{REFUSED}' then raise exception 'refused' "
+        "using errcode = 'check_violation'; end if;"
     )
-    async with engine.begin() as connection:
-        for statement in statements:
-            await connection.execute(text(statement))
-    yield
-    async with engine.begin() as connection:
-        await connection.execute(text("drop trigger test_refuse_event on contact_event"))
-        await connection.execute(text("drop function test_refuse_event()"))
+    async with trigger_at_commit(engine, "test_refuse_event", body, ["contact_event"]):
+        yield
 
 
 async def _fan_outs(client: Client, contact_id: str) -> list[FanOutResult]:
