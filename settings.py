@@ -97,6 +97,18 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Most messages per minute per channel over all sequences, e.g. {"sms": 60}.',
     )
+    tracking_scanner_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="A click this soon after the email was sent is a mail scanner's, not a "
+        "person's: it is kept on the timeline but satisfies no wait.",
+    )
+    tracked_sites: list[str] = Field(
+        default_factory=list,
+        description='Hosts of your websites (e.g. ["www.example.com"]) whose pages embed '
+        "/t/visit.js: tracked links to them carry the visitor's token, and their pages may report "
+        "visits with the visitor's cookie.",
+    )
     webhook_secret: str | None = Field(
         default=None,
         description="Checks email-provider webhooks (X-Signature-256: sha256=HMAC of the body).",

@@ -18,9 +18,11 @@ from sequences import (
     EventTimerStep,
     FieldCompare,
     FieldTimerStep,
+    HadEvent,
     HasTag,
     PersonStep,
     ProcessStep,
+    Recipient,
     SendTo,
     SequenceSettings,
 )
@@ -43,6 +45,8 @@ class SendMessageInput(BaseModel):
     html: str | None = None
     send_to: SendTo = Field(default_factory=SendTo)
     sender: Sender = Field(default_factory=Sender)
+    tracked: bool = Field(default=False, description="With an open pixel and tracked links.")
+    thread_of: str | None = Field(default=None, description="The step whose thread it continues.")
 
 
 class MessageResult(BaseModel):
@@ -147,7 +151,10 @@ class CloseOpenTasksInput(BaseModel):
 
 class ConditionInput(BaseModel):
     contact_id: str
-    check: HasTag | FieldCompare
+    check: HasTag | FieldCompare | HadEvent
+    enrollment_id: str | None = Field(
+        default=None, description="Whose steps a check on what the contact did may name."
+    )
 
 
 class ProcessInput(BaseModel):
@@ -241,6 +248,7 @@ class DispatchInput(SendMessageInput):
         now: datetime,
     ) -> "DispatchInput":
         subject, body = step.subject_and_body()
+        email = isinstance(step, EmailStep)
         return cls(
             ref=ref,
             channel=step.channel,
@@ -249,6 +257,8 @@ class DispatchInput(SendMessageInput):
             html=step.html if isinstance(step, EmailStep) else None,
             send_to=step.send_to,
             sender=sending.sender,
+            tracked=email and sending.tracking and step.send_to.who == Recipient.contact,
+            thread_of=step.thread_of if isinstance(step, EmailStep) else None,
             sequence_id=sequence_id,
             sending=sending,
             timezone=timezone,

@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import DeliverInput, DeliverResult
 from activities.email import SmtpSender
 from activities.providers import PhoneProvider, ProviderRejected, ProviderUnavailable
-from links import Links
+from links import TRACKED_FOR, Links
 from sequences import Channel
 from store import messages, records
 from store.db import SessionMaker, autocommit, transaction
@@ -114,6 +114,8 @@ class DeliveryActivities:
             await messages.update_message(connection, message_id, claimed_until=None)
 
     async def _send_email(self, sender: SmtpSender, message: Message) -> str:
+        async with self._sessionmaker() as session:
+            thread = await messages.thread_ids(session, message)
         try:
             email = sender.compose(
                 effect_key=message.effect_key,
@@ -125,6 +127,9 @@ class DeliveryActivities:
                 reply_to=message.reply_to,
                 # Staff notifications carry no unsubscribe link: only contacts opt out.
                 unsubscribe_from=message.contact_id if message.to_contact else None,
+                message=message.id,
+                tracked_until=utcnow() + TRACKED_FOR if message.tracked else None,
+                thread=[f"<{mid}>" for mid in thread],
             )
         except ApplicationError as refused:
             await self._fail(message, str(refused))

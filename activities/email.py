@@ -2,7 +2,9 @@
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -17,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 import links
 from activities.smtp_sessions import SmtpSessions
+from activities.tracking import track_html, track_text, untracked_links
 from sequences.base import single_line
 from settings import Settings
 
@@ -103,9 +106,26 @@ class SmtpSender:
             unsubscribe_secret=settings.require_link_secret(),
         )
 
-    def unsubscribe_url(self, contact_id: uuid.UUID) -> str:
+    @property
+    def links(self) -> links.Links:
+        return links.Links(self.base_url.rstrip("/"), self.unsubscribe_secret)
+
+    def unsubscribe_url(self, contact_id: uuid.UUID, message: uuid.UUID | None = None) -> str:
+        if message is not None:
+            return self.links.unsubscribe(message)
         token = links.token_for(contact_id, self.unsubscribe_secret)
         return f"{self.base_url.rstrip('/')}/unsubscribe/{token}"
+
+    def _tracked(
+        self, message: uuid.UUID, body: str, html: str | None, until: datetime
+    ) -> tuple[str, str | None]:
+        def redirect(url: str) -> str:
+            return self.links.click(message, url, until)
+
+        body = track_text(body, redirect, untracked_links(html))
+        if html is not None:
+            html = track_html(html, redirect, self.links.open_pixel(message, until))
+        return body, html
 
     def compose(
         self,
@@ -118,8 +138,14 @@ class SmtpSender:
         sender: str | None = None,
         reply_to: str | None = None,
         unsubscribe_from: uuid.UUID | None = None,
+        message: uuid.UUID | None = None,
+        tracked_until: datetime | None = None,
+        thread: Sequence[str] = (),
     ) -> Message:
-        """The email, with an HTML part if given; to a contact, with unsubscribe link and header."""
+        """The email, with an HTML part if given; to a contact, with unsubscribe link and header.
+
+        `message`: the outbox row, whose unsubscribe link and (with `tracked_until`) tracking
+        links it gets; `thread`: the Message-IDs of the thread it continues, oldest first."""
         headers: list[tuple[str, str | Header]] = [
             ("From", _address(self.from_header(sender))),
             ("To", _address(to)),
@@ -131,8 +157,12 @@ class SmtpSender:
             ("Date", formatdate(usegmt=True)),
             ("Message-ID", message_id(effect_key, self.sender)),
         ]
+        if thread:
+            headers += [("In-Reply-To", thread[-1]), ("References", " ".join(thread))]
+        if message is not None and tracked_until is not None:
+            body, html = self._tracked(message, body, html, tracked_until)
         if unsubscribe_from is not None:
-            link = self.unsubscribe_url(unsubscribe_from)
+            link = self.unsubscribe_url(unsubscribe_from, message)
             headers += [
                 ("List-Unsubscribe", f"<{link}>"),
                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),

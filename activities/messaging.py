@@ -69,6 +69,14 @@ class MessagingActivities:
             address = await self._address(session, contact, request)
             sender, sent_by = await self._sender(session, request.sender)
             values = await merge_values(session, contact)
+            subject = render(request.subject, values)
+            earlier = await self._thread(session, request)
+            if earlier is not None and not subject.strip():
+                subject = (
+                    earlier.subject
+                    if earlier.subject.startswith("Re:")
+                    else f"Re: {earlier.subject}"
+                )
             stored, claimed = await messages.enqueue_message(
                 session,
                 Message(
@@ -78,17 +86,28 @@ class MessagingActivities:
                     channel=channel,
                     to_address=address,
                     to_contact=to_contact,
-                    subject=render(request.subject, values),
+                    subject=subject,
                     body=render(request.body, values),
                     html_body=render(request.html, values, html=True) if request.html else None,
                     sender=sender,
                     reply_to=request.sender.reply_to,
                     sent_by=sent_by,
+                    tracked=request.tracked,
+                    thread_of=earlier.id if earlier else None,
                 ),
                 claim_for=claim_for,
             )
         result = MessageResult(message_id=str(stored.id), to_address=stored.to_address)
         return result, stored, claimed
+
+    async def _thread(self, session: AsyncSession, request: SendMessageInput) -> Message | None:
+        """The earlier message of this enrollment whose thread the message continues: the step
+        may not have sent one (it was skipped), and then the message starts its own."""
+        if request.thread_of is None:
+            return None
+        return await messages.latest_of_step(
+            session, uuid.UUID(request.ref.enrollment_id), request.thread_of
+        )
 
     async def _sender(
         self, session: AsyncSession, sender: Sender

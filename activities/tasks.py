@@ -15,11 +15,11 @@ from activities.contracts import (
 )
 from activities.crm import ContactGone
 from activities.merging import merge_values
-from sequences import CONTACT_ATTRIBUTES, FieldCompare, FieldOp, HasTag
+from sequences import CONTACT_ATTRIBUTES, FieldCompare, FieldOp, HadEvent, HasTag
 from sequences.merge import render
-from store import contacts, tasks
+from store import contacts, events, tasks
 from store.db import SessionMaker, transaction
-from store.models import TASK_TITLE_LENGTH, Contact, Task, TaskStatus
+from store.models import TASK_TITLE_LENGTH, Contact, Task, TaskStatus, utcnow
 
 
 class TaskActivities:
@@ -105,9 +105,23 @@ class TaskActivities:
             contact = await contacts.get_contact(session, uuid.UUID(request.contact_id))
             if contact is None:
                 raise ContactGone(request.contact_id)
-            if isinstance(request.check, HasTag):
-                return request.check.has_tag in await contacts.tag_names(session, contact.id)
-        return _compare(_field_value(contact, request.check.field), request.check)
+            check = request.check
+            if isinstance(check, HasTag):
+                return check.has_tag in await contacts.tag_names(session, contact.id)
+            if isinstance(check, HadEvent):
+                match = check.happened
+                enrollment = request.enrollment_id
+                return await events.happened(
+                    session,
+                    contact.id,
+                    match.event,
+                    name=match.name,
+                    enrollment_id=uuid.UUID(enrollment) if enrollment else None,
+                    step_id=match.step,
+                    url_contains=match.url_contains,
+                    since=utcnow() - check.within if check.within else None,
+                )
+        return _compare(_field_value(contact, check.field), check)
 
 
 def _user(user_id: str | None) -> uuid.UUID | None:

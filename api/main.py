@@ -24,6 +24,7 @@ from api.routes import (
     health,
     sequences,
     tasks,
+    tracking,
     unsubscribe,
     users,
     webhooks,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users,
         unsubscribe,
         documents,
+        tracking,
         webhooks,
         metrics,
     ):

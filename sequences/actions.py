@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
-from sequences.base import HeaderText, StepBase, Template
+from sequences.base import HeaderText, StepBase, StepId, Template
 from sequences.manual import AssignTo, Wait
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -74,13 +74,26 @@ class EmailStep(_Communication):
 
     channel: ClassVar[Channel] = Channel.email
     kind: Literal["email"] = "email"
-    subject: Annotated[Template, StringConstraints(max_length=998)]
+    subject: Annotated[Template, StringConstraints(max_length=998)] = Field(
+        default="", description="Required unless the email continues a thread."
+    )
+    thread_of: StepId | None = Field(
+        default=None,
+        description="An earlier email step of this sequence: this email replies in its thread "
+        "(In-Reply-To, References, and 'Re:' its subject unless one is given).",
+    )
     body: Annotated[Template, StringConstraints(max_length=100_000)] = Field(
         description="The plain-text part."
     )
     html: Annotated[Template, StringConstraints(max_length=500_000)] | None = Field(
         default=None, description="An HTML part beside the text; merged values are escaped."
     )
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> Self:
+        if not self.subject.strip() and self.thread_of is None:
+            raise ValueError("an email needs a subject, unless it continues a thread (thread_of)")
+        return self
 
     def subject_and_body(self) -> tuple[str, str]:
         return self.subject, self.body

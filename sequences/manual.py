@@ -128,6 +128,7 @@ class EventType(StrEnum):
     email_opened = "email_opened"
     link_clicked = "link_clicked"
     replied = "replied"
+    auto_replied = "auto_replied"
     page_visited = "page_visited"
     form_submitted = "form_submitted"
     purchase = "purchase"
@@ -146,6 +147,7 @@ MESSAGE_EVENTS = frozenset(
         EventType.email_opened,
         EventType.link_clicked,
         EventType.replied,
+        EventType.auto_replied,
         EventType.bounced,
         EventType.unsubscribed,
     }
@@ -249,11 +251,21 @@ class FieldCompare(BaseModel):
         return self
 
 
+class HadEvent(BaseModel):
+    """Whether the contact did something (opened *welcome*, clicked a link to /pricing), ever or
+    within the last `within`, as far as people's doings go: machines' opens and clicks count not."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    happened: EventMatch
+    within: Wait | None = Field(default=None, description="Only this recently, e.g. P7D.")
+
+
 class ConditionStep(StepBase):
-    """Branch on the contact's tags or a field, as they are when the step runs."""
+    """Branch on the contact's tags, a field, or what it did, as they are when the step runs."""
 
     kind: Literal["condition"] = "condition"
-    check: HasTag | FieldCompare
+    check: HasTag | FieldCompare | HadEvent
     if_true: Transition = CONTINUE
     if_false: Transition = CONTINUE
 

@@ -3,9 +3,9 @@
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sequences.actions import (
     ApplyTagStep,
@@ -32,6 +32,7 @@ from sequences.manual import (
     CallStep,
     ConditionStep,
     EventMatch,
+    EventType,
     ManualEmailStep,
     TaskStep,
     WaitForEventStep,
@@ -109,6 +110,17 @@ class OnFailure(StrEnum):
 
 class ExitRule(EventMatch):
     outcome: Outcome = Outcome.neutral
+    whole_company: bool = Field(
+        default=False,
+        description="A reply also ends the enrollments in this sequence of the contact's "
+        "colleagues (contacts of the same company), as account-based sequences do.",
+    )
+
+    @model_validator(mode="after")
+    def _company_on_replies(self) -> Self:
+        if self.whole_company and self.event != EventType.replied:
+            raise ValueError("whole_company applies to replies only (event 'replied')")
+        return self
 
 
 class SequenceSettings(BaseModel):

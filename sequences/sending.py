@@ -74,3 +74,9 @@ class Sending(BaseModel):
     quiet_hours: QuietHours | None = Field(
         default=None, description="In the contact's timezone (else the sequence's, else UTC)."
     )
+    tracking: bool = Field(
+        default=True,
+        description="Emails to contacts carry an open pixel and their links go through signed "
+        "redirects, so opens and clicks reach waits, conditions and the report; false sends "
+        "them as written.",
+    )

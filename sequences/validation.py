@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sequences.actions import CommunicationStep
+from sequences.actions import CommunicationStep, EmailStep
 from sequences.fields import field_problems
-from sequences.manual import WaitForEventStep
+from sequences.manual import ConditionStep, HadEvent, WaitForEventStep
 from sequences.models import SequenceDefinition, Track
 
 
@@ -159,12 +159,31 @@ def _message_step_problems(definition: SequenceDefinition) -> list[dict[str, Any
             return None
         return f"{step_id!r} is not a communication step of this sequence; name one that sends"
 
+    emails = {
+        step.id
+        for track in definition.tracks
+        for step in track.steps
+        if isinstance(step, EmailStep)
+    }
     problems = []
     for t, track in enumerate(definition.tracks):
         for s, step in enumerate(track.steps):
+            where = f"step {step.id!r} (tracks[{t}].steps[{s}])"
             if isinstance(step, WaitForEventStep) and (message := unknown(step.match.step)):
-                where = f"step {step.id!r} (tracks[{t}].steps[{s}])"
                 problems.append(_problem(where, "match.step", message))
+            if (
+                isinstance(step, ConditionStep)
+                and isinstance(step.check, HadEvent)
+                and (message := unknown(step.check.happened.step))
+            ):
+                problems.append(_problem(where, "check.happened.step", message))
+            thread = step.thread_of if isinstance(step, EmailStep) else None
+            if thread is not None and (thread == step.id or thread not in emails):
+                message = (
+                    f"{thread!r} is not another email step of this sequence; "
+                    "a thread continues an earlier email"
+                )
+                problems.append(_problem(where, "thread_of", message))
     for r, rule in enumerate(definition.settings.exit_rules):
         if message := unknown(rule.step):
             problems.append(_problem(f"settings.exit_rules[{r}]", "step", message))

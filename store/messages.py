@@ -104,3 +104,43 @@ async def by_provider_id(session: AsyncSession, provider_id: str) -> Message | N
 
 async def get_message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
     return await session.get(Message, message_id)
+
+
+# Enough of a thread for mail clients to place a reply; longer ones keep their latest.
+THREAD_KEPT = 20
+
+
+async def thread_ids(session: AsyncSession, message: Message) -> list[str]:
+    """The Message-IDs (as sent, without angle brackets) of the messages `message` continues
+    the thread of, oldest first."""
+    found: list[str] = []
+    earlier = message.thread_of
+    while earlier is not None and len(found) < THREAD_KEPT:
+        row = (
+            await session.execute(
+                select(col(Message.provider_id), col(Message.thread_of)).where(
+                    col(Message.id) == earlier, col(Message.channel) == "email"
+                )
+            )
+        ).first()
+        if row is None:
+            break
+        if row.provider_id:
+            found.append(row.provider_id)
+        earlier = row.thread_of
+    return found[::-1]
+
+
+async def latest_of_step(
+    session: AsyncSession, enrollment_id: uuid.UUID, step_id: str
+) -> Message | None:
+    """The message one step of an enrollment sent last (a loop may have sent it again)."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            col(Message.enrollment_id) == enrollment_id,
+            func.split_part(col(Message.effect_key), ":", 3) == step_id,
+        )
+        .order_by(col(Message.created_at).desc())
+        .limit(1)
+    )

@@ -8,6 +8,7 @@ from api.errors import Invalid, NotFound, problems
 from api.schemas.common import Limit, Offset, Text
 from api.schemas.contacts import (
     ContactCreate,
+    ContactEventRead,
     ContactList,
     ContactRead,
     ContactUpdate,
@@ -20,7 +21,7 @@ from api.services.contact_events import fan_out_after_commit
 from sequences import EventType, value_fits
 from sequences.phones import to_e164
 from settings import Settings
-from store import contacts, custom_fields, enrollments, messages, records, users
+from store import contacts, custom_fields, enrollments, events, messages, records, users
 from store.models import Company, Contact
 
 router = APIRouter(prefix="/contacts", tags=["contacts"], responses=problems(401, 404, 422))
@@ -151,6 +152,20 @@ async def contact_messages(
     await _contact_or_404(session, contact_id)
     rows = await messages.messages_for_contact(session, contact_id)
     return [MessageRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{contact_id}/events")
+async def contact_events_timeline(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    _: CurrentUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ContactEventRead]:
+    """What the contact did (opens, clicks, visits, replies, bounces...), newest first."""
+    await _contact_or_404(session, contact_id)
+    rows = await events.events_of_contact(session, contact_id, limit=limit, offset=offset)
+    return [ContactEventRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.post("/{contact_id}/tags")

@@ -39,6 +39,7 @@ async def record_event(
         occurred_at=body.occurred_at,
     )
     await session.commit()
+    assert recorded.fan_out is not None, "an event posted is always told"
     told = await contact_events.fanned_out(recorded.fan_out, FAN_OUT_WAIT)
     return EventAccepted(
         event_id=recorded.event_id,

@@ -86,4 +86,25 @@ class MessageRead(BaseModel):
     subject: str
     body: str
     status: str
+    status_detail: str | None = Field(default=None, description="Why it failed or bounced.")
+    thread_of: uuid.UUID | None = Field(default=None, description="The message it replies after.")
     created_at: datetime
+    sent_at: datetime | None = None
+    opened_at: datetime | None = Field(default=None, description="First opened by a person.")
+    machine_opened_at: datetime | None = Field(
+        default=None, description="First fetched by a machine (a privacy proxy, a scanner)."
+    )
+    clicked_at: datetime | None = Field(default=None, description="First clicked by a person.")
+    replied_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+class ContactEventRead(BaseModel):
+    """Something the contact did, with what is known of it: the message, the URL, a reply's
+    text, or why it was a machine's doing (`data.machine`)."""
+
+    id: uuid.UUID
+    event: str
+    name: str | None
+    data: dict[str, Any]
+    occurred_at: datetime

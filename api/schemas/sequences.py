@@ -68,6 +68,34 @@ class VersionRead(BaseModel):
     published_at: datetime
 
 
+class EngagementRates(BaseModel):
+    """Each over the messages sent; click_to_open over people's opens. None: nothing sent."""
+
+    delivered: float | None
+    bounced: float | None
+    opened: float | None
+    machine_opened: float | None
+    clicked: float | None
+    replied: float | None
+    unsubscribed: float | None
+    click_to_open: float | None
+
+
+class StepEngagement(BaseModel):
+    sent: int = Field(description="Messages handed to their channel.")
+    delivered: int = Field(description="Sent and not bounced.")
+    bounced: int
+    opened: int = Field(description="Messages a person opened (machine opens apart).")
+    machine_opened: int = Field(
+        description="Messages whose images only a machine fetched (a privacy proxy, a scanner)."
+    )
+    clicked: int = Field(description="Messages in which a person clicked a link.")
+    replied: int
+    unsubscribed: int
+    links: dict[str, int] = Field(description="Per URL, the messages in which a person clicked it.")
+    rates: EngagementRates
+
+
 class StepReport(BaseModel):
     reached: int = Field(description="Enrollments that arrived at the step.")
     completed: int
@@ -78,6 +106,9 @@ class StepReport(BaseModel):
         description="Messages waiting to be sent (no provider yet, held), by channel."
     )
     task_results: dict[str, int] = Field(description="To-do results, by result.")
+    engagement: StepEngagement | None = Field(
+        default=None, description="What the step's messages achieved; for steps that sent any."
+    )
 
 
 class SequenceReport(BaseModel):

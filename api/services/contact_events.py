@@ -22,7 +22,7 @@ FanOut = WorkflowHandle[EventFanOutWorkflow, FanOutResult]
 
 class Recorded(NamedTuple):
     event_id: uuid.UUID
-    fan_out: FanOut
+    fan_out: FanOut | None
 
 
 async def record(
@@ -36,9 +36,10 @@ async def record(
     *,
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    tell: bool = True,
 ) -> Recorded:
     """Keep the event in the contact's history; once the session commits, its enrollments and
-    goals are told (`fan_out_after_commit`)."""
+    goals are told (`fan_out_after_commit`), unless not to `tell` (a machine's open)."""
     row = ContactEvent(
         contact_id=contact.id,
         event=event,
@@ -47,6 +48,8 @@ async def record(
         occurred_at=occurred_at or utcnow(),
     )
     await events.add_event(session, row)
+    if not tell:
+        return Recorded(row.id, None)
     handle = await fan_out_after_commit(
         session,
         temporal,

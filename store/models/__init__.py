@@ -14,6 +14,7 @@ from store.models.enrollments import (
 from store.models.outbox import (
     HttpDelivery,
     Message,
+    MessageClick,
     MessageStatus,
     SendReservation,
     SendSlot,
@@ -65,6 +66,7 @@ __all__ = [
     "FulfillmentList",
     "HttpDelivery",
     "Message",
+    "MessageClick",
     "MessageStatus",
     "Note",
     "Opportunity",

@@ -99,15 +99,16 @@ class ReportPosition(SQLModel, table=True):
 
 class ReportStep(SQLModel, table=True):
     """Per step of a sequence, running tallies kept by triggers (as ReportPosition): enrollments
-    that completed it (measure 'completed'), messages it sent by channel ('message'), and its
-    to-dos' results ('result'), the label naming the channel or result."""
+    that completed it (measure 'completed'), messages it sent by channel ('message'), what their
+    recipients did ('opened', 'clicked', 'replied'... and 'link' per URL clicked), and its
+    to-dos' results ('result'), the label naming the channel, URL or result."""
 
     __tablename__ = "report_step"
 
     sequence_id: uuid.UUID = Field(primary_key=True)
     step_id: str = Field(primary_key=True, max_length=100)
     measure: str = Field(primary_key=True, max_length=20)
-    label: str = Field(primary_key=True, max_length=100)
+    label: str = Field(primary_key=True, max_length=500)
     shard: int = Field(primary_key=True, sa_type=SmallInteger)
     count: int
 

@@ -59,8 +59,37 @@ class Message(SQLModel, table=True):
         sa_column=Column(DateTime(timezone=True), nullable=True),
         description="While an attempt is handing the message over, no other attempt may.",
     )
+    tracked: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": text("false")},
+        description="Sent with an open pixel and its links through signed redirects.",
+    )
+    thread_of: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="message.id",
+        ondelete="SET NULL",
+        description="The earlier message this one replies in the thread of.",
+    )
     created_at: datetime = timestamp()
     sent_at: datetime | None = optional_timestamp()
+    # What the recipient did with it, first time each (the report counts messages, not hits).
+    opened_at: datetime | None = optional_timestamp()
+    machine_opened_at: datetime | None = optional_timestamp()
+    clicked_at: datetime | None = optional_timestamp()
+    replied_at: datetime | None = optional_timestamp()
+    unsubscribed_at: datetime | None = optional_timestamp()
+
+
+class MessageClick(SQLModel, table=True):
+    """The people's clicks on one link of one message (machines' are only on the timeline)."""
+
+    __tablename__ = "message_click"
+
+    message_id: uuid.UUID = Field(foreign_key="message.id", primary_key=True, ondelete="CASCADE")
+    url: str = Field(primary_key=True, max_length=2000)
+    clicks: int = Field(default=1)
+    first_at: datetime = timestamp()
+    last_at: datetime = timestamp()
 
 
 class SendSlot(SQLModel, table=True):

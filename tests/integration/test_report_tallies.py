@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import EnrollmentEventRecord, ProjectionBatch, ProjectionUpdate
 from activities.projection import ProjectionActivities
-from store import reports
+from store import engagement, reports
 from store.db import SessionMaker, transaction
 from store.migrate import MIGRATIONS
 from store.models import (
@@ -152,6 +152,7 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
     await enrollments.move(c, "stopped", None, "call", status="stopped")
     report = await enrollments.report()
     assert (report["enrolled"], report["active"], report["stopped"]) == (3, 2, 1)
+    assert report["steps"]["first"].pop("engagement")["sent"] == 4
     assert report["steps"]["first"] == {
         "reached": 3,
         "completed": 3,
@@ -180,6 +181,54 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
     assert (report["enrolled"], report["completed"], report["stopped"]) == (2, 1, 1)
     assert report["steps"]["first"]["messages"] == {"email": 2}
     assert report["steps"]["call"]["task_results"] == {"positive": 1}
+
+
+async def test_engagement_tallies_follow_what_recipients_did_and_removals(
+    sessionmaker: SessionMaker,
+) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    a, b, c = [await enrollments.new() for _ in range(3)]
+    sent = {e: await enrollments.message(e, "offer") for e in (a, b, c)}
+    async with transaction(sessionmaker) as session:
+        for enrollment_id in (a, b):
+            await engagement.mark(session, sent[enrollment_id], engagement.Fact.opened, AT)
+            # Marked twice: a message is opened once however often it is.
+            await engagement.mark(session, sent[enrollment_id], engagement.Fact.opened, AT)
+            await engagement.click(session, sent[enrollment_id], "https://example.com/p", AT)
+        await engagement.click(session, sent[a], "https://example.com/p", AT)
+        await engagement.click(session, sent[a], "https://example.com/q", AT)
+        await engagement.mark(session, sent[c], engagement.Fact.machine_opened, AT)
+        await engagement.mark(session, sent[b], engagement.Fact.replied, AT)
+        await session.execute(
+            update(Message).where(col(Message.id) == sent[c]).values(status=MessageStatus.bounced)
+        )
+    facts = (await enrollments.report())["steps"]["offer"]["engagement"]
+    assert facts == {
+        "sent": 3,
+        "delivered": 2,
+        "bounced": 1,
+        "opened": 2,
+        "machine_opened": 1,
+        "clicked": 2,
+        "replied": 1,
+        "unsubscribed": 0,
+        "links": {"https://example.com/p": 2, "https://example.com/q": 1},
+        "rates": {
+            "delivered": 0.6667,
+            "bounced": 0.3333,
+            "opened": 0.6667,
+            "machine_opened": 0.3333,
+            "clicked": 0.6667,
+            "replied": 0.3333,
+            "unsubscribed": 0.0,
+            "click_to_open": 1.0,
+        },
+    }
+    async with transaction(sessionmaker) as session:
+        await session.execute(delete(Enrollment).where(col(Enrollment.id) == uuid.UUID(a)))
+    facts = (await enrollments.report())["steps"]["offer"]["engagement"]
+    assert (facts["sent"], facts["opened"], facts["clicked"], facts["replied"]) == (2, 1, 1, 1)
+    assert facts["links"] == {"https://example.com/p": 1}
 
 
 async def test_a_queued_message_counts_as_queued_until_it_is_sent(

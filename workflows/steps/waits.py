@@ -103,7 +103,12 @@ async def event(run: StepContext, step: WaitForEventStep, position: TrackState) 
 async def condition(run: StepContext, step: ConditionStep) -> StepDone:
     met = await run.locally(
         calls.check_condition(
-            ConditionInput(contact_id=run.input.contact_id, check=step.check), step.id
+            ConditionInput(
+                contact_id=run.input.contact_id,
+                check=step.check,
+                enrollment_id=run.input.enrollment_id,
+            ),
+            step.id,
         )
     )
     return StepDone(step.if_true if met else step.if_false, {"condition_met": met})
