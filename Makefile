@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos histories install upgrade clean
+.PHONY: run test lint bench chaos histories install upgrade clean system-packages
 
 # Installs exactly what the lock files hold: requirements-dev.lock for development and tests,
 # requirements.lock (the same versions, without the dev tools) for the image. `make upgrade`
@@ -25,7 +25,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
 
-test: $(STAMP)
+# What the tests need beyond Python: a real IMAP server (Debian's Dovecot) to read replies from.
+SYSTEM_PACKAGES := dovecot-imapd
+system-packages:
+	@test -x /usr/sbin/dovecot || { \
+		command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { \
+			echo "The tests need Debian's $(SYSTEM_PACKAGES); install it (as root: apt-get install $(SYSTEM_PACKAGES))." >&2; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; }
+
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

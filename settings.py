@@ -109,6 +109,19 @@ class Settings(BaseSettings):
         "/t/visit.js: tracked links to them carry the visitor's token, and their pages may report "
         "visits with the visitor's cookie.",
     )
+    imap_host: str | None = Field(
+        default=None, description="A mailbox the worker polls for replies and bounces."
+    )
+    imap_port: int = 993
+    imap_username: str | None = None
+    imap_password: str | None = None
+    imap_tls: bool = True
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = Field(default=30, gt=0)
+    inbound_webhook_url: str | None = Field(
+        default=None,
+        description="Where the worker hands polled mail; unset: the API at API_HOST:API_PORT.",
+    )
     webhook_secret: str | None = Field(
         default=None,
         description="Checks email-provider webhooks (X-Signature-256: sha256=HMAC of the body).",

@@ -19,6 +19,7 @@ from activities.dispatch import DispatchActivities
 from activities.email import SmtpSender
 from activities.events import EventActivities
 from activities.http import HttpActivities
+from activities.mailbox import Mailbox
 from activities.messaging import MessagingActivities
 from activities.outbound import OutboundPolicy
 from activities.permanent import PermanentDatabaseErrors
@@ -151,9 +152,15 @@ async def main() -> None:
         loop.add_signal_handler(signum, stop.set)
 
     log.info("worker polling task queue %r at %s", worker.task_queue, settings.temporal_target)
-    async with worker:
+    mailbox = Mailbox.from_settings(settings)
+    async with worker, asyncio.TaskGroup() as tasks:
+        polling = (
+            tasks.create_task(mailbox.poll(http, settings.imap_poll_seconds)) if mailbox else None
+        )
         await stop.wait()
         log.info("worker shutting down")
+        if polling is not None:
+            polling.cancel()
     if email is not None:
         await email.sessions.close()
     await http.aclose()

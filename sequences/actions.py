@@ -6,9 +6,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    model_validator,
+)
 
-from sequences.base import HeaderText, StepBase, StepId, Template
+from sequences.base import HeaderText, StepBase, StepId, Template, check_merge_fields
 from sequences.manual import AssignTo, Wait
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -74,9 +82,9 @@ class EmailStep(_Communication):
 
     channel: ClassVar[Channel] = Channel.email
     kind: Literal["email"] = "email"
-    subject: Annotated[Template, StringConstraints(max_length=998)] = Field(
-        default="", description="Required unless the email continues a thread."
-    )
+    subject: Annotated[
+        str, StringConstraints(max_length=998), AfterValidator(check_merge_fields)
+    ] = Field(default="", description="Required unless the email continues a thread.")
     thread_of: StepId | None = Field(
         default=None,
         description="An earlier email step of this sequence: this email replies in its thread "

@@ -128,3 +128,13 @@ async def with_phone(session: AsyncSession, phone: str) -> Seq[Contact]:
         select(Contact).where(col(Contact.phone) == phone).order_by(col(Contact.created_at))
     )
     return rows.all()
+
+
+async def with_email(session: AsyncSession, address: str) -> Seq[Contact]:
+    """Contacts with this email address, however its case was written, oldest first."""
+    rows = await session.scalars(
+        select(Contact)
+        .where(func.lower(col(Contact.email)) == address.lower())
+        .order_by(col(Contact.created_at))
+    )
+    return rows.all()

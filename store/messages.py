@@ -144,3 +144,20 @@ async def latest_of_step(
         .order_by(col(Message.created_at).desc())
         .limit(1)
     )
+
+
+async def latest_email_to(session: AsyncSession, contact_id: uuid.UUID) -> Message | None:
+    """The last email a sequence sent the contact itself: what a reply that names none answers."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            col(Message.contact_id) == contact_id,
+            col(Message.channel) == "email",
+            col(Message.to_contact),
+            col(Message.status).in_(
+                [MessageStatus.sent, MessageStatus.delivered, MessageStatus.bounced]
+            ),
+        )
+        .order_by(col(Message.created_at).desc())
+        .limit(1)
+    )

@@ -11,7 +11,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid, NotFound, describe, problems
 from api.schemas.common import unstorable
 from api.schemas.webhooks import EmailEvent, EmailEventApplied
-from api.services import webhooks
+from api.services import mail_parsing, replies, webhooks
 from settings import Settings
 
 router = APIRouter(
@@ -142,6 +142,56 @@ async def email_event(
     return await webhooks.apply_email_event(
         session, temporal, settings.temporal_task_queue, _email_event(raw)
     )
+
+
+INBOUND_FIELDS = ("email", "body-mime")
+
+
+@router.post(
+    "/email/inbound",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {"type": "string", "format": "binary"} for name in INBOUND_FIELDS
+                        },
+                    }
+                },
+            },
+        },
+        "parameters": _EMAIL_BODY["parameters"],
+    },
+)
+async def email_inbound(
+    request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> replies.InboundApplied:
+    """An email to us: a reply to a message we sent, an auto-reply, or a bounce report. The raw
+    MIME as the body, or as the `email` (or `body-mime`) field of a form, as inbound parse
+    services post it; signed like the email webhook."""
+    if not settings.webhook_secret:
+        raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
+    raw = await request.body()
+    webhooks.check_body_signature(
+        settings.webhook_secret,
+        raw,
+        request.headers.get("X-Signature-256"),
+        request.headers.get("X-Webhook-Timestamp"),
+        time.time(),
+    )
+    content_type = request.headers.get("content-type", "")
+    if content_type.partition(";")[0].strip().lower() == "multipart/form-data":
+        field = mail_parsing.form_field(content_type, raw, INBOUND_FIELDS)
+        if field is None:
+            raise Invalid("the form has no email field holding the raw message")
+        raw = field
+    if not raw.strip():
+        raise Invalid("the body is empty: send the raw email (message/rfc822)")
+    return await replies.apply_inbound(session, temporal, settings.temporal_task_queue, raw)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+import links
 from api.errors import NotFound, Unauthorized
 from api.schemas.webhooks import EmailEvent, EmailEventApplied, EmailEventKind
 from api.services import contact_events
@@ -57,8 +58,7 @@ def check_body_signature(
             f"X-Webhook-Timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} s from now: "
             "a request is signed when it is sent, and a replayed one is refused"
         )
-    signed = timestamp.strip().encode() + b"." + body
-    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    expected = links.body_signature(secret, timestamp.strip(), body)
     if not hmac.compare_digest(expected.encode(), header.strip().encode()):
         raise Unauthorized(
             "X-Signature-256 does not match '<timestamp>.<body>' signed with WEBHOOK_SECRET"
