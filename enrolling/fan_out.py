@@ -7,7 +7,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from enrolling.starts import EnrollOutcome, may_enroll_into, start_enrollments
-from sequences import EventMatch, parse_definition
+from sequences import EventMatch, EventType, parse_definition
 from store import enrollments, messages, sequences, users
 from store.models import Message, User
 from workflows.state import CONTACT_EVENT, ContactEventSignal, step_of
@@ -44,6 +44,11 @@ async def fan_out(
             temporal, workflow_id, CONTACT_EVENT, signal
         ):
             told += 1
+    if event == EventType.replied:
+        colleagues = ContactEventSignal(event=event, name=name, colleague=True)
+        for workflow_id in await enrollments.running_workflows_of_colleagues(session, contact_id):
+            if await signal_workflow(temporal, workflow_id, CONTACT_EVENT, colleagues):
+                told += 1
 
     started: list[uuid.UUID] = []
     if enroll_as is None:

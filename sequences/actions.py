@@ -16,8 +16,9 @@ from pydantic import (
     model_validator,
 )
 
-from sequences.base import HeaderText, StepBase, StepId, Template, check_merge_fields
+from sequences.base import HeaderText, StepBase, StepId, Template
 from sequences.manual import AssignTo, Wait
+from sequences.merge import check_merge_fields
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, column, delete, func, select
+from sqlalchemy import bindparam, column, delete, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -166,6 +166,23 @@ _RUNNING_OF_CONTACT = select(_ROW.c.workflow_id).where(
 async def running_workflows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
     """The workflows of the contact's enrollments still running (active, stopped or failed)."""
     rows = await session.scalars(_RUNNING_OF_CONTACT, {"contact_id": contact_id})
+    return list(rows)
+
+
+async def running_workflows_of_colleagues(
+    session: AsyncSession, contact_id: uuid.UUID
+) -> list[str]:
+    """The running workflows of the other contacts of the contact's company."""
+    rows = await session.scalars(
+        text(
+            """SELECT e.workflow_id FROM contact me
+            JOIN contact colleague ON colleague.company_id = me.company_id
+                AND colleague.id <> me.id
+            JOIN enrollment e ON e.contact_id = colleague.id AND e.status <> 'completed'
+            WHERE me.id = :contact_id"""
+        ),
+        {"contact_id": contact_id},
+    )
     return list(rows)
 
 

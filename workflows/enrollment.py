@@ -6,6 +6,7 @@ the projection the API reads in workflows/projection.py.
 """
 
 import asyncio
+from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import CloseOpenTasksInput, CloseTaskInput
     from sequences import (
         ConditionStep,
+        ExitRule,
         HttpPostStep,
         Outcome,
         PersonStep,
@@ -199,6 +201,9 @@ class EnrollmentWorkflow:
         self._receive(signal)
 
     def _receive(self, signal: ContactEventSignal) -> None:
+        if signal.colleague:
+            self._exit_if(signal, lambda rule: rule.whole_company, None)
+            return
         own = signal.message_enrollment_id == self._run.input.enrollment_id
         step = signal.message_step_id if own else None
         events = self._state.events
@@ -212,14 +217,21 @@ class EnrollmentWorkflow:
             )
         )
         del events[:-EVENTS_KEPT]
+        self._exit_if(signal, lambda rule: True, step)
+
+    def _exit_if(
+        self, signal: ContactEventSignal, applies: Callable[[ExitRule], bool], step: str | None
+    ) -> None:
+        """End the enrollment by the first exit rule that `applies` and the event matches."""
         if self._state.status == Status.completed or self._state.outcome is not None:
             return
         for rule in self._run.input.definition.settings.exit_rules:
-            if rule.matches(signal.event, signal.name, step, signal.url):
+            if applies(rule) and rule.matches(signal.event, signal.name, step, signal.url):
                 self._end_all_tracks(rule.outcome)
-                self._projection.publish(
-                    "exited", detail={"event": signal.event, "name": signal.name}
-                )
+                detail = {"event": signal.event, "name": signal.name}
+                if signal.colleague:
+                    detail["colleague"] = "a colleague replied"
+                self._projection.publish("exited", detail=detail)
                 return
 
     @workflow.update

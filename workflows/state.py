@@ -173,6 +173,11 @@ class ContactEventSignal(BaseModel):
     )
     message_step_id: str | None = Field(default=None, description="And the step that sent it.")
     url: str | None = Field(default=None, description="The link clicked or the page visited.")
+    colleague: bool = Field(
+        default=False,
+        description="A colleague's reply (a contact of the same company): only exit rules for "
+        "the whole company hear it.",
+    )
 
 
 def effect_key(enrollment_id: str, track_id: str, step_id: str, visit: int) -> str:

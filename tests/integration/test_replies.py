@@ -17,6 +17,8 @@ from temporalio.worker import Worker
 import links
 from activities.mailbox import Mailbox
 from settings import Settings
+from store.db import SessionMaker, transaction
+from store.models import Company
 from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,
@@ -232,3 +234,50 @@ async def test_a_bounce_report_marks_its_message_bounced_and_triggers_its_exit_r
     report = await get_json(admin, f"/sequences/{sequence_id}/report")
     assert report["steps"]["first"]["engagement"]["bounced"] == 1
     assert report["steps"]["first"]["engagement"]["delivered"] == 0
+
+
+async def test_a_reply_ends_colleagues_enrollments_where_the_rule_covers_the_company(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    smtp_sink: SmtpSink,
+    served_api: str,
+    sessionmaker: SessionMaker,
+) -> None:
+    async with transaction(sessionmaker) as session:
+        company = Company(name="Acme")
+        session.add(company)
+    account = {
+        **FOLLOW_UPS,
+        "settings": {
+            "exit_rules": [{"event": "replied", "outcome": "positive", "whole_company": True}]
+        },
+    }
+    account_based = await published_sequence(admin, account)
+    personal = await published_sequence(admin, FOLLOW_UPS)
+    replier, colleague = [
+        await new_contact(admin, email=f"{name}@acme.example", company_id=str(company.id))
+        for name in ("buyer", "colleague")
+    ]
+    await enroll(admin, account_based, replier)
+    covered = await enroll(admin, account_based, colleague)
+    uncovered = await enroll(admin, personal, colleague)
+    _, second = await _emails(smtp_sink, "buyer@acme.example", 2)
+    await _emails(smtp_sink, "colleague@acme.example", 4)
+
+    raw = _reply(second, "buyer@acme.example", "Let's talk.")
+    stamp = str(int(time.time()))
+    async with httpx.AsyncClient(timeout=10) as http:
+        posted = await http.post(
+            f"{served_api}/webhooks/email/inbound",
+            content=raw,
+            headers={
+                "Content-Type": "message/rfc822",
+                "X-Webhook-Timestamp": stamp,
+                "X-Signature-256": links.body_signature(WEBHOOK_SECRET, stamp, raw),
+            },
+        )
+    assert posted.json()["event"] == "replied"
+    ended = await enrollment_status(admin, covered["id"], "completed")
+    assert ended["outcome"] == "positive"
+    # The personal sequence ends on the contact's own reply only.
+    assert (await get_json(admin, f"/enrollments/{uncovered['id']}"))["status"] == "active"
