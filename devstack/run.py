@@ -75,6 +75,8 @@ def run(settings: Settings) -> None:
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": temporal_address,
             "UNSUBSCRIBE_SECRET": settings.unsubscribe_secret or kept_secret(settings.data_dir),
+            "WEBHOOK_SECRET": settings.webhook_secret
+            or kept_secret(settings.data_dir, "webhook-secret"),
         }
         worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
         children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))

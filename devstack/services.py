@@ -109,10 +109,11 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     return server.get_uri(), server
 
 
-def kept_secret(data_dir: Path) -> str:
-    """The embedded stack's link-signing secret: made at random on the first start and kept in
-    the data directory (readable by its owner only), so links sent earlier stay valid."""
-    path = data_dir / "link-secret"
+def kept_secret(data_dir: Path, name: str = "link-secret") -> str:
+    """One of the embedded stack's secrets (signing links, checking webhooks): made at random on
+    the first start and kept in the data directory (readable by its owner only), so links sent
+    earlier stay valid."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -11,7 +11,6 @@ from enum import StrEnum
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from store.models import Message, MessageClick, table_of
 
@@ -50,8 +49,3 @@ async def click(session: AsyncSession, message_id: uuid.UUID, url: str, at: date
         )
     )
     await mark(session, message_id, Fact.clicked, at)
-
-
-async def clicks_of(session: AsyncSession, message_id: uuid.UUID) -> dict[str, int]:
-    rows = await session.execute(_CLICK.select().where(col(MessageClick.message_id) == message_id))
-    return {row.url: row.clicks for row in rows}

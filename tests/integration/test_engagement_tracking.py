@@ -164,6 +164,8 @@ async def test_a_click_on_the_offer_takes_the_yes_branch_and_scanners_and_other_
         [text_link] = re.findall(r"http://\S+/t/c/\S+", _text(clicker_offer))
         clicked = await http.get(_on(served_api, text_link), headers={"User-Agent": BROWSER})
         assert clicked.headers["location"] == PRICING_LINK
+        # The click leaves the first-party identifier the site's visit script will read.
+        assert "cs_visitor=" in clicked.headers["set-cookie"]
 
     done = await enrollment_status(admin, first["id"], "completed")
     assert done["outcome"] == "positive"
