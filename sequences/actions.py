@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,7 +17,6 @@ from pydantic import (
 
 from sequences.base import HeaderText, StepBase, StepId, Template
 from sequences.manual import AssignTo, Wait
-from sequences.merge import check_merge_fields
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
@@ -83,9 +81,9 @@ class EmailStep(_Communication):
 
     channel: ClassVar[Channel] = Channel.email
     kind: Literal["email"] = "email"
-    subject: Annotated[
-        str, StringConstraints(max_length=998), AfterValidator(check_merge_fields)
-    ] = Field(default="", description="Required unless the email continues a thread.")
+    subject: Annotated[Template, StringConstraints(max_length=998)] | None = Field(
+        default=None, description="Required unless the email continues a thread."
+    )
     thread_of: StepId | None = Field(
         default=None,
         description="An earlier email step of this sequence: this email replies in its thread "
@@ -100,12 +98,12 @@ class EmailStep(_Communication):
 
     @model_validator(mode="after")
     def _has_subject(self) -> Self:
-        if not self.subject.strip() and self.thread_of is None:
+        if self.subject is None and self.thread_of is None:
             raise ValueError("an email needs a subject, unless it continues a thread (thread_of)")
         return self
 
     def subject_and_body(self) -> tuple[str, str]:
-        return self.subject, self.body
+        return self.subject or "", self.body
 
 
 class SmsStep(_Communication):

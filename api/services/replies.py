@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.errors import Invalid
 from api.services import contact_events
 from api.services.mail_parsing import Bounce, InboundKind, InboundMail, parse
 from api.services.webhooks import mark_bounced
@@ -39,6 +40,8 @@ async def apply_inbound(
     session: AsyncSession, temporal: Client, task_queue: str, raw: bytes
 ) -> InboundApplied:
     mail = parse(raw)
+    if not mail.sender:
+        raise Invalid("this is not an email: it has no From address (send the raw message)")
     if mail.message_id and not await webhooks.first_receipt(
         session, "inbound-mail", mail.message_id[:200]
     ):

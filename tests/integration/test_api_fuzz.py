@@ -177,7 +177,9 @@ def _prepared(case: FuzzCase, key: str) -> requests.PreparedRequest:
         signed = timestamp.encode() + b"." + raw
         digest = hmac.new(WEBHOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
         prepared.headers["X-Signature-256"] = f"sha256={digest}"
-        prepared.headers["X-Webhook-Timestamp"] = timestamp
+        # A case without the timestamp (a malformed one) stays without it, and must be refused.
+        if "X-Webhook-Timestamp" in prepared.headers:
+            prepared.headers["X-Webhook-Timestamp"] = timestamp
     if "X-Twilio-Signature" in prepared.headers:
         url = urlsplit(str(prepared.url))
         signed_url = PUBLIC_URL + url.path + (f"?{url.query}" if url.query else "")

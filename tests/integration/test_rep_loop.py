@@ -64,6 +64,7 @@ async def test_rep_works_the_calls_and_the_report_counts_them(
     report = await get_json(admin, f"/sequences/{sequence_id}/report")
     assert (report["enrolled"], report["completed"], report["active"]) == (1, 1, 0)
     assert report["outcomes"] == {"positive": 1, "negative": 0, "neutral": 0}
+    assert report["steps"]["intro"].pop("engagement")["sent"] == 1
     assert report["steps"]["intro"] == {
         "reached": 1,
         "completed": 1,
@@ -108,6 +109,7 @@ async def test_report_counts_where_running_enrollments_wait_on_each_track(
             "messages": {},
             "queued": {},
             "task_results": {},
+            "engagement": None,
         }
 
 
