@@ -2,6 +2,7 @@
 credential, and it covers the target, so the redirect leads nowhere the email did not."""
 
 import base64
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Query, Request
@@ -32,12 +33,20 @@ def _hit(request: Request) -> tracking.Hit:
     )
 
 
-@router.api_route(
-    "/o/{token}.gif",
-    methods=["GET", "HEAD"],
-    response_class=Response,
-    responses={200: {"content": {"image/gif": {}}, "description": "A transparent pixel"}},
-)
+_PIXEL_ROUTE: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {200: {"content": {"image/gif": {}}, "description": "A transparent pixel"}},
+}
+_CLICK_ROUTE: dict[str, Any] = {
+    "response_class": RedirectResponse,
+    "status_code": 302,
+    "responses": {302: {"description": "On to the link's target"}},
+}
+
+
+# HEAD is declared apart from GET, so each has its own OpenAPI operation: scanners send it.
+@router.head("/o/{token}.gif", **_PIXEL_ROUTE)
+@router.get("/o/{token}.gif", **_PIXEL_ROUTE)
 async def open_pixel(
     token: str,
     request: Request,
@@ -55,13 +64,8 @@ async def open_pixel(
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-@router.api_route(
-    "/c/{token}",
-    methods=["GET", "HEAD"],
-    response_class=RedirectResponse,
-    status_code=302,
-    responses={302: {"description": "On to the link's target"}},
-)
+@router.head("/c/{token}", **_CLICK_ROUTE)
+@router.get("/c/{token}", **_CLICK_ROUTE)
 async def click(
     token: str,
     request: Request,
