@@ -89,6 +89,21 @@ def _email_event(raw: bytes) -> EmailEvent:
         raise Invalid(f"invalid email event: {describe(problems)}", errors=problems) from None
 
 
+async def _signed_body(request: Request, settings: Settings) -> bytes:
+    """The raw body of an email webhook, once its signature checks out."""
+    if not settings.webhook_secret:
+        raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
+    raw = await request.body()
+    webhooks.check_body_signature(
+        settings.webhook_secret,
+        raw,
+        request.headers.get("X-Signature-256"),
+        request.headers.get("X-Webhook-Timestamp"),
+        time.time(),
+    )
+    return raw
+
+
 async def _twilio_form(request: Request, settings: Settings) -> dict[str, str]:
     """The form Twilio posted, once its signature checks out."""
     token = settings.twilio_auth_token
@@ -129,16 +144,7 @@ async def email_event(
     request: Request, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
 ) -> EmailEventApplied:
     """An email provider reports a delivery, bounce, open, click, reply or unsubscribe."""
-    if not settings.webhook_secret:
-        raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
-    raw = await request.body()
-    webhooks.check_body_signature(
-        settings.webhook_secret,
-        raw,
-        request.headers.get("X-Signature-256"),
-        request.headers.get("X-Webhook-Timestamp"),
-        time.time(),
-    )
+    raw = await _signed_body(request, settings)
     return await webhooks.apply_email_event(
         session, temporal, settings.temporal_task_queue, _email_event(raw)
     )
@@ -173,16 +179,7 @@ async def email_inbound(
     """An email to us: a reply to a message we sent, an auto-reply, or a bounce report. The raw
     MIME as the body, or as the `email` (or `body-mime`) field of a form, as inbound parse
     services post it; signed like the email webhook."""
-    if not settings.webhook_secret:
-        raise NotFound("email webhooks are off until WEBHOOK_SECRET is set")
-    raw = await request.body()
-    webhooks.check_body_signature(
-        settings.webhook_secret,
-        raw,
-        request.headers.get("X-Signature-256"),
-        request.headers.get("X-Webhook-Timestamp"),
-        time.time(),
-    )
+    raw = await _signed_body(request, settings)
     content_type = request.headers.get("content-type", "")
     if content_type.partition(";")[0].strip().lower() == "multipart/form-data":
         field = mail_parsing.form_field(content_type, raw, INBOUND_FIELDS)

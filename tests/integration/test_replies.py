@@ -105,6 +105,22 @@ def _bounce(original: email.message.Message, recipient: str) -> bytes:
     ).encode()
 
 
+async def _post_inbound(
+    http: httpx.AsyncClient, api: str, raw: bytes, signature: str | None = None
+) -> httpx.Response:
+    """The raw mail to the inbound webhook, signed as the mailbox poller signs it."""
+    stamp = str(int(time.time()))
+    return await http.post(
+        f"{api}/webhooks/email/inbound",
+        content=raw,
+        headers={
+            "Content-Type": "message/rfc822",
+            "X-Webhook-Timestamp": stamp,
+            "X-Signature-256": signature or links.body_signature(WEBHOOK_SECRET, stamp, raw),
+        },
+    )
+
+
 def _mailbox(server: ImapServer, api: str) -> Mailbox:
     return Mailbox(
         host="127.0.0.1",
@@ -192,38 +208,13 @@ async def test_a_bounce_report_marks_its_message_bounced_and_triggers_its_exit_r
     enrollment = await enroll(admin, sequence_id, contact_id)
     first, _ = await _emails(smtp_sink, "gone@example.com", 2)
     raw = _bounce(first, "gone@example.com")
-    stamp = str(int(time.time()))
     async with httpx.AsyncClient(timeout=10) as http:
-        posted = await http.post(
-            f"{served_api}/webhooks/email/inbound",
-            content=raw,
-            headers={
-                "Content-Type": "message/rfc822",
-                "X-Webhook-Timestamp": stamp,
-                "X-Signature-256": links.body_signature(WEBHOOK_SECRET, stamp, raw),
-            },
-        )
+        posted = await _post_inbound(http, served_api, raw)
         assert posted.status_code == 200, posted.text
         assert posted.json()["kind"] == "bounce" and posted.json()["event"] == "bounced"
-        again = await http.post(
-            f"{served_api}/webhooks/email/inbound",
-            content=raw,
-            headers={
-                "Content-Type": "message/rfc822",
-                "X-Webhook-Timestamp": stamp,
-                "X-Signature-256": links.body_signature(WEBHOOK_SECRET, stamp, raw),
-            },
-        )
+        again = await _post_inbound(http, served_api, raw)
         assert again.json()["duplicate"] is True
-        forged = await http.post(
-            f"{served_api}/webhooks/email/inbound",
-            content=raw,
-            headers={
-                "Content-Type": "message/rfc822",
-                "X-Webhook-Timestamp": stamp,
-                "X-Signature-256": "sha256=00",
-            },
-        )
+        forged = await _post_inbound(http, served_api, raw, signature="sha256=00")
         assert forged.status_code == 401
 
     ended = await enrollment_status(admin, enrollment["id"], "completed")
@@ -265,17 +256,8 @@ async def test_a_reply_ends_colleagues_enrollments_where_the_rule_covers_the_com
     await _emails(smtp_sink, "colleague@acme.example", 4)
 
     raw = _reply(second, "buyer@acme.example", "Let's talk.")
-    stamp = str(int(time.time()))
     async with httpx.AsyncClient(timeout=10) as http:
-        posted = await http.post(
-            f"{served_api}/webhooks/email/inbound",
-            content=raw,
-            headers={
-                "Content-Type": "message/rfc822",
-                "X-Webhook-Timestamp": stamp,
-                "X-Signature-256": links.body_signature(WEBHOOK_SECRET, stamp, raw),
-            },
-        )
+        posted = await _post_inbound(http, served_api, raw)
     assert posted.json()["event"] == "replied"
     ended = await enrollment_status(admin, covered["id"], "completed")
     assert ended["outcome"] == "positive"
