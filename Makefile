@@ -25,10 +25,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
 
-# What the tests need beyond Python: a real IMAP server (Debian's Dovecot) to read replies from.
-SYSTEM_PACKAGES := dovecot-imapd
+# What the tests need beyond Python: a real IMAP server (Debian's Dovecot) to read replies from,
+# and a real browser (Debian's chromium, which Playwright drives; no browser is downloaded).
+SYSTEM_PACKAGES := dovecot-imapd chromium
 system-packages:
-	@test -x /usr/sbin/dovecot || { \
+	@test -x /usr/sbin/dovecot && test -x /usr/bin/chromium || { \
 		command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { \
 			echo "The tests need Debian's $(SYSTEM_PACKAGES); install it (as root: apt-get install $(SYSTEM_PACKAGES))." >&2; exit 1; }; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \

@@ -18,6 +18,7 @@ UNSUBSCRIBE_MESSAGE = "unsubscribe-message"
 OPEN_PIXEL = "open"
 CLICK = "click"
 VISITOR = "visitor"
+PAGE_VIEW = "page-view"
 # How long a tracking link records what it is used for (a click still leads on after).
 TRACKED_FOR = timedelta(days=365)
 

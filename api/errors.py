@@ -5,17 +5,19 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from store.db import Refusal
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class DomainError(Exception):
@@ -89,6 +91,16 @@ def describe(errors: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(
         f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}" for error in errors
     )
+
+
+def parse_body(model: type[Model], raw: bytes, what: str) -> Model:
+    """A body read raw (signed, or sent as text/plain by browsers), checked against its model
+    as FastAPI would check a JSON body."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        raise Invalid(f"invalid {what}: {describe(problems)}", errors=problems) from None
 
 
 async def _handle(_: Request, exc: Exception) -> JSONResponse:

@@ -27,6 +27,7 @@ from api.routes import (
     tracking,
     unsubscribe,
     users,
+    visits,
     webhooks,
 )
 from settings import Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         unsubscribe,
         documents,
         tracking,
+        visits,
         webhooks,
         metrics,
     ):

@@ -82,6 +82,22 @@ async def happened(
     )
 
 
+async def note_time_on_page(session: AsyncSession, event_id: uuid.UUID, seconds: float) -> bool:
+    """Keep how long the page of a visit has been shown, as its script last reported; a report
+    that arrives late, with less, changes nothing. False for a visit no longer kept."""
+    kept = await session.scalar(
+        text(
+            """UPDATE contact_event
+            SET data = jsonb_set(data, '{seconds}', to_jsonb(
+                greatest(coalesce((data->>'seconds')::numeric, 0), CAST(:seconds AS numeric))))
+            WHERE id = :id AND event = 'page_visited'
+            RETURNING id"""
+        ),
+        {"id": event_id, "seconds": round(seconds, 1)},
+    )
+    return kept is not None
+
+
 async def events_of_contact(
     session: AsyncSession, contact_id: uuid.UUID, *, limit: int, offset: int
 ) -> Seq[ContactEvent]:

@@ -3,7 +3,6 @@ credential, and it covers the target, so the redirect leads nowhere the email di
 
 import base64
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,8 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 import links
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, problems
-from api.services import tracking
-from settings import Settings
+from api.services import tracking, visits
 from store.models import utcnow
 
 router = APIRouter(prefix="/t", tags=["tracking"], responses=problems(404, 422))
@@ -20,11 +18,9 @@ router = APIRouter(prefix="/t", tags=["tracking"], responses=problems(404, 422))
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 VISITOR_COOKIE = "cs_visitor"
-# The query parameter that carries a visitor's token to a tracked site's page.
-VISITOR_PARAM = "cs_contact"
 
 
-def _hit(request: Request) -> tracking.Hit:
+def hit_of(request: Request) -> tracking.Hit:
     return tracking.Hit(
         method=request.method,
         user_agent=request.headers.get("user-agent", ""),
@@ -55,7 +51,7 @@ async def open_pixel(
     settings: SettingsDep,
 ) -> Response:
     """A tracked email's images were shown: an open, a person's or a privacy proxy's."""
-    hit = _hit(request)
+    hit = hit_of(request)
     signed = links.read_expiring(token, settings.require_link_secret(), links.OPEN_PIXEL, hit.at)
     if signed is None:
         raise NotFound("this pixel is not one of ours")
@@ -75,7 +71,7 @@ async def click(
     u: str = Query(max_length=2000, description="The target, as signed in the token."),
 ) -> RedirectResponse:
     """A link in a tracked email was followed: a click, a person's or a scanner's."""
-    hit = _hit(request)
+    hit = hit_of(request)
     secret = settings.require_link_secret()
     signed = links.read_expiring(token, secret, links.CLICK, hit.at, u)
     if signed is None:
@@ -88,7 +84,7 @@ async def click(
         visitor = links.expiring_token(
             message.contact_id, secret, links.VISITOR, hit.at + links.TRACKED_FOR
         )
-        answer.headers["location"] = _with_visitor(u, visitor, settings)
+        answer.headers["location"] = visits.with_visitor(u, visitor, settings)
         answer.set_cookie(
             VISITOR_COOKIE,
             visitor,
@@ -98,13 +94,3 @@ async def click(
             secure=settings.public_base_url.startswith("https://"),
         )
     return answer
-
-
-def _with_visitor(url: str, visitor: str, settings: Settings) -> str:
-    """The target, carrying the visitor's token when it is one of the tracked sites, whose
-    pages' visit script reads it: no other site is given it."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in {site.lower() for site in settings.tracked_sites}:
-        return url
-    query = [*parse_qsl(parts.query, keep_blank_values=True), (VISITOR_PARAM, visitor)]
-    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -5,10 +5,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid, NotFound, describe, problems
+from api.errors import Invalid, NotFound, parse_body, problems
 from api.schemas.common import unstorable
 from api.schemas.webhooks import EmailEvent, EmailEventApplied
 from api.services import mail_parsing, replies, webhooks
@@ -81,14 +80,6 @@ def _twilio_openapi(*fields: str) -> dict[str, Any]:
     }
 
 
-def _email_event(raw: bytes) -> EmailEvent:
-    try:
-        return EmailEvent.model_validate_json(raw)
-    except ValidationError as error:
-        problems = error.errors(include_url=False, include_context=False, include_input=False)
-        raise Invalid(f"invalid email event: {describe(problems)}", errors=problems) from None
-
-
 async def _signed_body(request: Request, settings: Settings) -> bytes:
     """The raw body of an email webhook, once its signature checks out."""
     if not settings.webhook_secret:
@@ -146,7 +137,7 @@ async def email_event(
     """An email provider reports a delivery, bounce, open, click, reply or unsubscribe."""
     raw = await _signed_body(request, settings)
     return await webhooks.apply_email_event(
-        session, temporal, settings.temporal_task_queue, _email_event(raw)
+        session, temporal, settings.temporal_task_queue, parse_body(EmailEvent, raw, "email event")
     )
 
 

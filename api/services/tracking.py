@@ -57,10 +57,8 @@ def _from_apple(client: str | None) -> bool:
         return False
 
 
-def machine_reason(
-    hit: Hit, *, opening: bool, sent_at: datetime | None, scanner: float
-) -> str | None:
-    """Why this hit is a machine's, or None for a person's."""
+def robot_reason(hit: Hit) -> str | None:
+    """Why this request is a robot's by its own description, or None if it may be a person's."""
     if hit.method == "HEAD":
         return "a HEAD request, which fetches no page"
     agent = hit.user_agent.strip()
@@ -68,6 +66,16 @@ def machine_reason(
         return "no user agent"
     if BOT_AGENTS.search(agent):
         return "a scanner's or robot's user agent"
+    return None
+
+
+def machine_reason(
+    hit: Hit, *, opening: bool, sent_at: datetime | None, scanner: float
+) -> str | None:
+    """Why this hit is a machine's, or None for a person's."""
+    if reason := robot_reason(hit):
+        return reason
+    agent = hit.user_agent.strip()
     if opening and (agent == PREFETCH_AGENT or _from_apple(hit.client)):
         return "a privacy proxy fetching images on arrival"
     # A click before the sending was even recorded is the quickest scanner of all.
@@ -89,7 +97,8 @@ async def record_hit(
     hit: Hit,
     url: str | None = None,
 ) -> Message | None:
-    """An open (no `url`) or a click on `url` of a tracked message; the message, if it is one."""
+    """An open (no `url`) or a click on `url` of a tracked message; the message if it is one
+    and a person's hit, whose browser the redirect may then identify."""
     message = await _tracked_message(session, message_id)
     if message is None:
         return None
@@ -110,7 +119,7 @@ async def record_hit(
         data["user_agent"] = hit.user_agent[:AGENT_KEPT]
     if machine:
         data["machine"] = machine
-    tell = machine is None and await _first_lately(session, message.id, url, hit.at)
+    tell = machine is None and await first_lately(session, "tracking", message.id, url, hit.at)
     contact = await contacts.get_contact(session, message.contact_id)
     assert contact is not None, "a message's contact is removed with its messages"
     event = EventType.email_opened if opening else EventType.link_clicked
@@ -128,14 +137,14 @@ async def record_hit(
         occurred_at=hit.at,
         tell=tell,
     )
-    return message
+    return None if machine else message
 
 
-async def _first_lately(
-    session: AsyncSession, message_id: uuid.UUID, url: str | None, at: datetime
+async def first_lately(
+    session: AsyncSession, source: str, subject_id: uuid.UUID, url: str | None, at: datetime
 ) -> bool:
-    """Whether this is the first such hit of its window of REPEAT."""
+    """Whether this is the first such hit on the subject (a message, a visitor) of its window
+    of REPEAT."""
     window = int(at.timestamp() // REPEAT.total_seconds())
     link = hashlib.sha256(url.encode()).hexdigest()[:32] if url else "open"
-    key = f"{message_id}:{window}:{link}"
-    return await webhooks.first_receipt(session, "tracking", key)
+    return await webhooks.first_receipt(session, source, f"{subject_id}:{window}:{link}")

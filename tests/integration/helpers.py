@@ -33,6 +33,12 @@ async def get_json(http: httpx.AsyncClient, path: str) -> Any:
     return response.json()
 
 
+async def timeline(http: httpx.AsyncClient, contact_id: str) -> list[dict[str, Any]]:
+    """The contact's events, newest first."""
+    events: list[dict[str, Any]] = await get_json(http, f"/contacts/{contact_id}/events")
+    return events
+
+
 async def enrollment_status(http: httpx.AsyncClient, enrollment_id: str, status: str) -> Any:
     return await eventually(
         lambda: get_json(http, f"/enrollments/{enrollment_id}"),

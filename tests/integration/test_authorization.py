@@ -88,6 +88,9 @@ OPEN = {
     ("HEAD", "/t/o/{token}.gif"),
     ("GET", "/t/c/{token}"),
     ("HEAD", "/t/c/{token}"),
+    ("GET", "/t/visit.js"),
+    ("POST", "/t/visits"),
+    ("POST", "/t/visits/{view}"),
     ("POST", "/webhooks/twilio/status"),
     ("POST", "/webhooks/twilio/inbound"),
 }

@@ -2,9 +2,7 @@
 a person does steers the enrollment, what a scanner does is kept but steers nothing."""
 
 import asyncio
-import email.message
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,11 +14,12 @@ from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
-    eventually,
     get_json,
     new_contact,
     published_sequence,
+    timeline,
 )
+from tests.integration.mail import emails, hrefs, html_of, on_server, text_of
 
 SCANNER_SECONDS = 2.0
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
@@ -74,47 +73,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"tracking_scanner_seconds": SCANNER_SECONDS})
 
 
-def _html(message: email.message.Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode()
-    raise AssertionError("no HTML part")
-
-
-def _text(message: email.message.Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode()
-    raise AssertionError("no text part")
-
-
-def _hrefs(html: str) -> list[str]:
-    return [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]*)"', html)]
-
-
-def _on(server: str, link: str) -> str:
-    """The link as our server answers it: emails name PUBLIC_BASE_URL's host."""
-    parts = urlsplit(link)
-    return f"{server}{parts.path}?{parts.query}" if parts.query else f"{server}{parts.path}"
-
-
-async def _emails(sink: SmtpSink, address: str, count: int) -> list[email.message.Message]:
-    return await eventually(lambda: _received(sink, address), lambda got: len(got) >= count)
-
-
-async def _received(sink: SmtpSink, address: str) -> list[email.message.Message]:
-    return sink.to(address)
-
-
-async def _timeline(admin: httpx.AsyncClient, contact_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = await get_json(admin, f"/contacts/{contact_id}/events")
-    return events
-
-
 async def test_a_click_on_the_offer_takes_the_yes_branch_and_scanners_and_other_emails_do_not(
     admin: httpx.AsyncClient, worker: Worker, smtp_sink: SmtpSink, served_api: str
 ) -> None:
@@ -123,46 +81,50 @@ async def test_a_click_on_the_offer_takes_the_yes_branch_and_scanners_and_other_
     elsewhere = await new_contact(admin, email="elsewhere@example.com")
     first = await enroll(admin, sequence_id, clicker)
     second = await enroll(admin, sequence_id, elsewhere)
-    clicker_welcome, clicker_offer = await _emails(smtp_sink, "clicker@example.com", 2)
-    other_welcome, other_offer = await _emails(smtp_sink, "elsewhere@example.com", 2)
+    clicker_welcome, clicker_offer = await emails(smtp_sink, "clicker@example.com", 2)
+    other_welcome, other_offer = await emails(smtp_sink, "elsewhere@example.com", 2)
 
     # Links are rewritten in both parts, but mailto:, untracked and unsubscribe links are not.
-    welcome_links = _hrefs(_html(clicker_welcome))
+    welcome_links = hrefs(html_of(clicker_welcome))
     assert welcome_links[1:3] == ["mailto:help@example.com", "https://example.com/terms"]
     assert "/unsubscribe/" in welcome_links[3]
-    assert "/t/c/" in welcome_links[0] and WELCOME_LINK not in _text(clicker_welcome)
-    pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', _html(clicker_welcome))
+    assert "/t/c/" in welcome_links[0] and WELCOME_LINK not in text_of(clicker_welcome)
+    pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', html_of(clicker_welcome))
     assert pixel is not None
-    [offer_link] = [h for h in _hrefs(_html(other_offer)) if "/t/c/" in h]
+    [offer_link] = [h for h in hrefs(html_of(other_offer)) if "/t/c/" in h]
 
     async with httpx.AsyncClient(follow_redirects=False, timeout=10) as http:
         # Scanners, all at once on arrival: a HEAD, a bot's agent, and a quick GET.
-        head = await http.head(_on(served_api, offer_link), headers={"User-Agent": BROWSER})
+        head = await http.head(on_server(served_api, offer_link), headers={"User-Agent": BROWSER})
         bot = await http.get(
-            _on(served_api, offer_link), headers={"User-Agent": "Barracuda Sentinel (EE)"}
+            on_server(served_api, offer_link), headers={"User-Agent": "Barracuda Sentinel (EE)"}
         )
-        quick = await http.get(_on(served_api, offer_link), headers={"User-Agent": BROWSER})
+        quick = await http.get(on_server(served_api, offer_link), headers={"User-Agent": BROWSER})
         assert [r.status_code for r in (head, bot, quick)] == [302, 302, 302]
         assert quick.headers["location"] == PRICING_LINK
 
         await asyncio.sleep(SCANNER_SECONDS + 0.5)
         # The second contact clicks in the welcome email: not the offer it waits for.
-        [other_start] = [h for h in _hrefs(_html(other_welcome)) if "/t/c/" in h][:1]
-        followed = await http.get(_on(served_api, other_start), headers={"User-Agent": BROWSER})
+        [other_start] = [h for h in hrefs(html_of(other_welcome)) if "/t/c/" in h][:1]
+        followed = await http.get(
+            on_server(served_api, other_start), headers={"User-Agent": BROWSER}
+        )
         assert followed.headers["location"] == WELCOME_LINK
         # The first opens the offer (images shown), then clicks its link in the text part.
-        offer_pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', _html(clicker_offer))
+        offer_pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', html_of(clicker_offer))
         assert offer_pixel is not None
         image = await http.get(
-            _on(served_api, offer_pixel.group(1)), headers={"User-Agent": BROWSER}
+            on_server(served_api, offer_pixel.group(1)), headers={"User-Agent": BROWSER}
         )
         assert image.status_code == 200 and image.headers["content-type"] == "image/gif"
         # Apple's privacy proxy fetches the second contact's welcome pixel.
-        other_pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', _html(other_welcome))
+        other_pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', html_of(other_welcome))
         assert other_pixel is not None
-        await http.get(_on(served_api, other_pixel.group(1)), headers={"User-Agent": "Mozilla/5.0"})
-        [text_link] = re.findall(r"http://\S+/t/c/\S+", _text(clicker_offer))
-        clicked = await http.get(_on(served_api, text_link), headers={"User-Agent": BROWSER})
+        await http.get(
+            on_server(served_api, other_pixel.group(1)), headers={"User-Agent": "Mozilla/5.0"}
+        )
+        [text_link] = re.findall(r"http://\S+/t/c/\S+", text_of(clicker_offer))
+        clicked = await http.get(on_server(served_api, text_link), headers={"User-Agent": BROWSER})
         assert clicked.headers["location"] == PRICING_LINK
         # The click leaves the first-party identifier the site's visit script will read.
         assert "cs_visitor=" in clicked.headers["set-cookie"]
@@ -175,11 +137,11 @@ async def test_a_click_on_the_offer_takes_the_yes_branch_and_scanners_and_other_
     assert "no-click" in (await get_json(admin, f"/contacts/{elsewhere}"))["tags"]
 
     # Every hit is on the timeline; the machines' say why.
-    timeline = await _timeline(admin, elsewhere)
-    clicks = [e for e in timeline if e["event"] == "link_clicked"]
+    events = await timeline(admin, elsewhere)
+    clicks = [e for e in events if e["event"] == "link_clicked"]
     assert sorted(bool(e["data"].get("machine")) for e in clicks) == [False, True, True, True]
     assert {e["data"]["url"] for e in clicks if e["data"].get("machine")} == {PRICING_LINK}
-    [machine_open] = [e for e in timeline if e["event"] == "email_opened"]
+    [machine_open] = [e for e in events if e["event"] == "email_opened"]
     assert "privacy proxy" in machine_open["data"]["machine"]
 
     report = await get_json(admin, f"/sequences/{sequence_id}/report")
@@ -214,11 +176,11 @@ async def test_a_forged_or_altered_tracking_link_gets_404_and_records_nothing(
     sequence_id = await published_sequence(admin, OFFER_SERIES)
     contact_id = await new_contact(admin, email="forger@example.com")
     await enroll(admin, sequence_id, contact_id)
-    welcome, _ = await _emails(smtp_sink, "forger@example.com", 2)
-    link = _on(served_api, _hrefs(_html(welcome))[0])
+    welcome, _ = await emails(smtp_sink, "forger@example.com", 2)
+    link = on_server(served_api, hrefs(html_of(welcome))[0])
     token = urlsplit(link).path.rsplit("/", 1)[1]
     forged_token = token[:-1] + ("0" if token[-1] != "0" else "1")
-    pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', _html(welcome))
+    pixel = re.search(r'<img src="([^"]*/t/o/[^"]*)"', html_of(welcome))
     assert pixel is not None
     async with httpx.AsyncClient(follow_redirects=False, timeout=10) as http:
         await asyncio.sleep(SCANNER_SECONDS + 0.5)
@@ -227,12 +189,12 @@ async def test_a_forged_or_altered_tracking_link_gets_404_and_records_nothing(
             await http.get(link.split("?")[0] + "?u=https%3A%2F%2Fevil.example%2F"),
             await http.get(link.replace(token, forged_token)),
             await http.get(f"{served_api}/t/c/not-a-token?u=https%3A%2F%2Fevil.example%2F"),
-            await http.get(_on(served_api, pixel.group(1)).replace(".gif", "0.gif")),
+            await http.get(on_server(served_api, pixel.group(1)).replace(".gif", "0.gif")),
         ]
     assert [a.status_code for a in answers] == [404, 404, 404, 404]
     assert all("location" not in a.headers for a in answers)
     assert all(a.json()["status"] == 404 for a in answers)
-    assert await _timeline(admin, contact_id) == []
+    assert await timeline(admin, contact_id) == []
     messages = await get_json(admin, f"/contacts/{contact_id}/messages")
     assert all(m["clicked_at"] is None and m["opened_at"] is None for m in messages)
 
@@ -243,6 +205,6 @@ async def test_a_sequence_with_tracking_off_sends_its_links_as_written(
     untracked = {**OFFER_SERIES, "settings": {"sending": {"tracking": False}}}
     sequence_id = await published_sequence(admin, untracked)
     await enroll(admin, sequence_id, await new_contact(admin, email="private@example.com"))
-    welcome, _ = await _emails(smtp_sink, "private@example.com", 2)
-    assert _hrefs(_html(welcome))[0] == WELCOME_LINK
-    assert "/t/o/" not in _html(welcome) and WELCOME_LINK in _text(welcome)
+    welcome, _ = await emails(smtp_sink, "private@example.com", 2)
+    assert hrefs(html_of(welcome))[0] == WELCOME_LINK
+    assert "/t/o/" not in html_of(welcome) and WELCOME_LINK in text_of(welcome)

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,12 +22,13 @@ from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
-    eventually,
     get_json,
     new_contact,
     published_sequence,
+    timeline,
 )
 from tests.integration.imap_server import PASSWORD, USER, ImapServer, dovecot_missing
+from tests.integration.mail import emails
 
 WEBHOOK_SECRET = "test-webhook-secret"
 
@@ -134,18 +134,6 @@ def _mailbox(server: ImapServer, api: str) -> Mailbox:
     )
 
 
-async def _emails(sink: SmtpSink, address: str, count: int) -> list[email.message.Message]:
-    async def received() -> list[email.message.Message]:
-        return sink.to(address)
-
-    return await eventually(received, lambda got: len(got) >= count)
-
-
-async def _timeline(admin: httpx.AsyncClient, contact_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = await get_json(admin, f"/contacts/{contact_id}/events")
-    return events
-
-
 async def test_a_reply_in_the_mailbox_stops_the_enrollment_and_an_out_of_office_does_not(
     admin: httpx.AsyncClient,
     worker: Worker,
@@ -158,8 +146,8 @@ async def test_a_reply_in_the_mailbox_stops_the_enrollment_and_an_out_of_office_
     away = await new_contact(admin, email="away@example.com")
     replying = await enroll(admin, sequence_id, replier)
     waiting = await enroll(admin, sequence_id, away)
-    first, second = await _emails(smtp_sink, "replier@example.com", 2)
-    _, away_second = await _emails(smtp_sink, "away@example.com", 2)
+    first, second = await emails(smtp_sink, "replier@example.com", 2)
+    _, away_second = await emails(smtp_sink, "away@example.com", 2)
 
     # The follow-up continues the first email's thread.
     assert second["In-Reply-To"] == first["Message-ID"]
@@ -184,13 +172,13 @@ async def test_a_reply_in_the_mailbox_stops_the_enrollment_and_an_out_of_office_
     ended = await enrollment_status(admin, replying["id"], "completed")
     assert ended["outcome"] == "positive"
     assert [e["kind"] for e in ended["events"]][-2:] == ["exited", "completed"]
-    [replied] = [e for e in await _timeline(admin, replier) if e["event"] == "replied"]
+    [replied] = [e for e in await timeline(admin, replier) if e["event"] == "replied"]
     assert replied["data"]["text"] == "Yes, let's talk."
     assert replied["data"]["from"] == "replier@example.com"
     messages = await get_json(admin, f"/contacts/{replier}/messages")
     assert [m["replied_at"] is not None for m in messages] == [False, True]
 
-    [auto] = [e for e in await _timeline(admin, away) if e["event"] == "auto_replied"]
+    [auto] = [e for e in await timeline(admin, away) if e["event"] == "auto_replied"]
     assert auto["data"]["auto_reply"] == "Auto-Submitted: auto-replied"
     still = await get_json(admin, f"/enrollments/{waiting['id']}")
     assert still["status"] == "active"
@@ -206,7 +194,7 @@ async def test_a_bounce_report_marks_its_message_bounced_and_triggers_its_exit_r
     sequence_id = await published_sequence(admin, FOLLOW_UPS)
     contact_id = await new_contact(admin, email="gone@example.com")
     enrollment = await enroll(admin, sequence_id, contact_id)
-    first, _ = await _emails(smtp_sink, "gone@example.com", 2)
+    first, _ = await emails(smtp_sink, "gone@example.com", 2)
     raw = _bounce(first, "gone@example.com")
     async with httpx.AsyncClient(timeout=10) as http:
         posted = await _post_inbound(http, served_api, raw)
@@ -252,8 +240,8 @@ async def test_a_reply_ends_colleagues_enrollments_where_the_rule_covers_the_com
     await enroll(admin, account_based, replier)
     covered = await enroll(admin, account_based, colleague)
     uncovered = await enroll(admin, personal, colleague)
-    _, second = await _emails(smtp_sink, "buyer@acme.example", 2)
-    await _emails(smtp_sink, "colleague@acme.example", 4)
+    _, second = await emails(smtp_sink, "buyer@acme.example", 2)
+    await emails(smtp_sink, "colleague@acme.example", 4)
 
     raw = _reply(second, "buyer@acme.example", "Let's talk.")
     async with httpx.AsyncClient(timeout=10) as http:

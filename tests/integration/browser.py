@@ -1,0 +1,37 @@
+"""A real browser for the tests: Debian's chromium, driven by Playwright (which downloads no
+browser build here: it is pointed at the system's executable)."""
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import Browser, async_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# A person's desktop browser, as sites see it: headless Chromium names itself HeadlessChrome,
+# which tracking rightly takes for a robot.
+DESKTOP_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/150.0.0.0 Safari/537.36"
+)
+
+
+def chromium_missing() -> str | None:
+    """Why the browser cannot run here, or None."""
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        return (
+            f"Chromium is not installed at {CHROMIUM}: `make test` installs Debian's chromium, "
+            "or run `apt-get install chromium`"
+        )
+    return None
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield browser
+        finally:
+            await browser.close()
