@@ -1,10 +1,10 @@
-"""`make run`'s local mailbox: an SMTP sink that keeps each message as an .eml file, and a
-read-only page on 127.0.0.1 that lists and shows them, with a JSON view for tests and scripts.
+"""`make run`'s local mailbox: an SMTP sink that keeps each message as an .eml file, and pages
+on 127.0.0.1 that list and show them (with a JSON view for tests and scripts), reply to them
+as their recipient, and stand in for the customer's website.
 
 Files survive restarts, and a file name is its receipt time, so the listing needs no index.
 """
 
-import html
 import json
 import logging
 import re
@@ -19,10 +19,12 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
+from devstack import mailbox_pages as pages
+from devstack import replies
 from devstack.services import ensure_port_free
 
 log = logging.getLogger("devstack.mailbox")
@@ -32,18 +34,18 @@ _ID = re.compile(r"\d{20}-[0-9a-f]{8}")
 # A browser sends the name it resolved: refusing other names stops DNS rebinding from letting a
 # web page read the mailbox.
 _LOCAL_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-# Mail is someone else's markup: nothing on these pages may load, run or navigate.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-_STYLE = """<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; }
-table { border-collapse: collapse; } td, th { padding: .2em .8em; text-align: left; vertical-align: top; }
-tr:nth-child(even) { background: #f4f4f4; } pre { white-space: pre-wrap; background: #f8f8f8; padding: .8em; }
-iframe { width: 100%; height: 24em; border: 1px solid #ccc; }
-</style>"""
+# Whatever the page: no sniffing, and no address of the mailbox told to other sites (within it,
+# browsers then name the page's origin, which a reply's form post is checked by).
+_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+MAX_REPLY_FORM = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Replies:
+    """Where replies written on the mailbox's pages are handed in, and the secret to sign with."""
+
+    inbound_url: str
+    secret: str
 
 
 @dataclass(frozen=True)
@@ -133,56 +135,6 @@ class _Sink:
         return "250 Message accepted"
 
 
-def _page(title: str, body: str, *, refresh: bool = False) -> str:
-    meta = '<meta http-equiv="refresh" content="5">' if refresh else ""
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8">{meta}'
-        f"<title>{html.escape(title)}</title>{_STYLE}</head><body>{body}</body></html>"
-    )
-
-
-def index_page(messages: list[StoredMessage]) -> str:
-    rows = "".join(
-        "<tr>"
-        f"<td>{html.escape(m.header('Date') or m.received_at.isoformat())}</td>"
-        f"<td>{html.escape(m.header('From'))}</td>"
-        f"<td>{html.escape(m.header('To'))}</td>"
-        f'<td><a href="/messages/{m.id}">{html.escape(m.header("Subject") or "(no subject)")}</a></td>'
-        "</tr>"
-        for m in messages
-    )
-    table = (
-        f"<table><tr><th>Date</th><th>From</th><th>To</th><th>Subject</th></tr>{rows}</table>"
-        if messages
-        else "<p>No mail yet.</p>"
-    )
-    return _page(
-        "Mailbox",
-        f'<h1>Mailbox</h1><p><a href="/messages.json">JSON</a></p>{table}',
-        refresh=True,
-    )
-
-
-def message_page(message: StoredMessage) -> str:
-    headers = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
-        for name, value in message.message.items()
-    )
-    sections = [f'<p><a href="/">All mail</a></p><h1>{html.escape(message.header("Subject"))}</h1>']
-    sections.append(f"<table>{headers}</table>")
-    text = message.part("plain")
-    if text is not None:
-        sections.append(f"<h2>Plain text</h2><pre>{html.escape(text)}</pre>")
-    markup = message.part("html")
-    if markup is not None:
-        # sandbox="" with no allowances: no scripts, forms, navigation or same-origin access.
-        sections.append(
-            f'<h2>HTML</h2><iframe sandbox="" srcdoc="{html.escape(markup, quote=True)}"></iframe>'
-            f"<details><summary>HTML source</summary><pre>{html.escape(markup)}</pre></details>"
-        )
-    return _page(message.header("Subject") or "(no subject)", "".join(sections))
-
-
 def _is_local(host_header: str) -> bool:
     try:
         return urlsplit(f"//{host_header}").hostname in _LOCAL_NAMES
@@ -192,6 +144,8 @@ def _is_local(host_header: str) -> bool:
 
 class _Pages(BaseHTTPRequestHandler):
     store: MailStore
+    replies: Replies | None
+    visit_script: str | None
     server_version = "devstack-mailbox"
 
     def do_GET(self) -> None:
@@ -200,7 +154,7 @@ class _Pages(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path).path
         if path == "/":
-            self._send(200, "text/html; charset=utf-8", index_page(self.store.messages()))
+            self._send(200, "text/html; charset=utf-8", pages.index_page(self.store.messages()))
         elif path == "/messages.json":
             listing = [m.as_json() for m in self.store.messages()]
             self._send(200, "application/json", json.dumps(listing, indent=1))
@@ -208,17 +162,48 @@ class _Pages(BaseHTTPRequestHandler):
             path.startswith("/messages/")
             and (message := self.store.get(path.removeprefix("/messages/"))) is not None
         ):
-            self._send(200, "text/html; charset=utf-8", message_page(message))
+            page = pages.message_page(message, can_reply=self.replies is not None)
+            self._send(200, "text/html; charset=utf-8", page)
+        elif self.visit_script and path.removeprefix("/site/") in pages.SITE_PAGES:
+            page = pages.site_page(path.removeprefix("/site/"), self.visit_script)
+            policy = pages.site_policy(_origin(self.visit_script))
+            self._send(200, "text/html; charset=utf-8", page, policy)
         else:
             self._send(404, "text/plain; charset=utf-8", "not found")
 
-    def _send(self, status: int, content_type: str, body: str) -> None:
+    def do_POST(self) -> None:
+        """A reply written on a message's page, handed in to the API."""
+        host = self.headers.get("Host", HOST)
+        origin = self.headers.get("Origin")
+        # A page elsewhere may post a form here: only the mailbox's own pages may reply.
+        if not _is_local(host) or (origin is not None and origin != f"http://{host}"):
+            self._send(403, "text/plain; charset=utf-8", "only the mailbox's own pages may reply")
+            return
+        path = urlsplit(self.path).path
+        message_id = path.removeprefix("/messages/").removesuffix("/reply")
+        message = self.store.get(message_id) if path.endswith("/reply") else None
+        length = int(self.headers.get("Content-Length") or 0)
+        if message is None or self.replies is None or length > MAX_REPLY_FORM:
+            self._send(404, "text/plain; charset=utf-8", "not found")
+            return
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        text = (form.get("text") or [""])[0]
+        said = replies.hand_in(
+            replies.reply_to(message.message, text), self.replies.inbound_url, self.replies.secret
+        )
+        page = pages.message_page(message, can_reply=True, said=said)
+        self._send(200, "text/html; charset=utf-8", page)
+
+    def _send(
+        self, status: int, content_type: str, body: str, policy: str = pages.MAIL_PAGE_POLICY
+    ) -> None:
         data = body.encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
-        for name, value in _PAGE_HEADERS.items():
+        self.send_header("Content-Security-Policy", policy)
+        for name, value in _HEADERS.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -228,13 +213,28 @@ class _Pages(BaseHTTPRequestHandler):
         log.debug(format, *args)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class Mailbox:
     """The SMTP sink and the page, both on 127.0.0.1, each serving from its own thread."""
 
-    def __init__(self, directory: Path, *, smtp_port: int, page_port: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        smtp_port: int,
+        page_port: int,
+        replies: Replies | None = None,
+        visit_script: str | None = None,
+    ) -> None:
         self.store = MailStore(directory)
         self.smtp_port = smtp_port
         self.page_port = page_port
+        self.replies = replies
+        self.visit_script = visit_script
         self._smtp: Controller | None = None
         self._page: ThreadingHTTPServer | None = None
 
@@ -244,7 +244,11 @@ class Mailbox:
         self.store.directory.mkdir(parents=True, exist_ok=True)
         # aiosmtpd logs every SMTP command at INFO, which would drown the run log.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
-        handler = type("Pages", (_Pages,), {"store": self.store})
+        handler = type(
+            "Pages",
+            (_Pages,),
+            {"store": self.store, "replies": self.replies, "visit_script": self.visit_script},
+        )
         self._page = ThreadingHTTPServer((HOST, self.page_port), handler)
         threading.Thread(target=self._page.serve_forever, name="mailbox-page", daemon=True).start()
         controller = Controller(

@@ -7,6 +7,7 @@ stops everything on exit.
 """
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -16,7 +17,7 @@ import time
 import warnings
 from typing import Any
 
-from devstack.mailbox import Mailbox
+from devstack.mailbox import Mailbox, Replies
 from devstack.services import (
     DevstackError,
     ensure_port_free,
@@ -38,11 +39,21 @@ def run(settings: Settings) -> None:
     mailbox = None
     try:
         ensure_port_free(settings.api_port, "API", "API_PORT")
+        webhook_secret = settings.webhook_secret or kept_secret(settings.data_dir, "webhook-secret")
+        # Links in emails lead to this stack's API, on whichever port it was given.
+        public_base_url = (
+            settings.public_base_url
+            if "public_base_url" in settings.model_fields_set
+            else f"http://127.0.0.1:{settings.api_port}"
+        )
         if not settings.smtp_host:
+            inbound = f"http://127.0.0.1:{settings.api_port}/webhooks/email/inbound"
             mailbox = Mailbox(
                 settings.data_dir / "mailbox",
                 smtp_port=settings.mailbox_smtp_port,
                 page_port=settings.mailbox_port,
+                replies=Replies(settings.inbound_webhook_url or inbound, webhook_secret),
+                visit_script=f"{public_base_url.rstrip('/')}/t/visit.js",
             )
             mailbox.start()
             log.info(
@@ -75,8 +86,10 @@ def run(settings: Settings) -> None:
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": temporal_address,
             "UNSUBSCRIBE_SECRET": settings.unsubscribe_secret or kept_secret(settings.data_dir),
-            "WEBHOOK_SECRET": settings.webhook_secret
-            or kept_secret(settings.data_dir, "webhook-secret"),
+            "WEBHOOK_SECRET": webhook_secret,
+            "PUBLIC_BASE_URL": public_base_url,
+            # The mailbox's stand-in website (on 127.0.0.1) is a tracked site, unless others are.
+            "TRACKED_SITES": json.dumps(settings.tracked_sites or ["127.0.0.1"]),
         }
         worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
         children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))

@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from settings import Settings
-from tests.integration.browser import DESKTOP_AGENT, chromium, chromium_missing
+from tests.browser import DESKTOP_AGENT, chromium, chromium_missing
 from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,

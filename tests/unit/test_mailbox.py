@@ -1,17 +1,25 @@
 """`make run`'s mailbox over real loopback sockets: SMTP in, HTML and JSON out, kept on disk."""
 
+import json
 import re
 import smtplib
 import socket
+import threading
 from collections.abc import Iterator
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import make_msgid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
 
-from devstack.mailbox import Mailbox
+from devstack.mailbox import Mailbox, Replies
 from devstack.services import DevstackError
+from links import body_signature
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -45,6 +53,7 @@ def _send(mailbox: Mailbox, *, to: str, subject: str, text: str, html: str) -> N
     email["From"] = "campaigns@example.com"
     email["To"] = to
     email["Subject"] = subject
+    email["Message-ID"] = make_msgid(domain="example.com")
     email.set_content(text)
     email.add_alternative(html, subtype="html")
     with smtplib.SMTP("127.0.0.1", mailbox.smtp_port, local_hostname="localhost") as smtp:
@@ -137,3 +146,67 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     assert str(raised.value) == (
         f"port {taken} (mailbox SMTP) is already in use; stop what holds it or set MAILBOX_SMTP_PORT"
     )
+
+
+class _Inbound(BaseHTTPRequestHandler):
+    """The API's inbound webhook, as far as the mailbox can tell: it keeps what it is given."""
+
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        answer = json.dumps({"event": "replied", "duplicate": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_reply_from_a_message_page_is_handed_in_signed_and_in_its_thread(
+    tmp_path: Path,
+) -> None:
+    inbound = ThreadingHTTPServer(("127.0.0.1", 0), _Inbound)
+    threading.Thread(target=inbound.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{inbound.server_address[1]}/webhooks/email/inbound"
+    mailbox = Mailbox(
+        tmp_path,
+        smtp_port=_free_port(),
+        page_port=_free_port(),
+        replies=Replies(url, "the-webhook-secret"),
+    )
+    mailbox.start()
+    try:
+        _send(mailbox, to="ada@example.com", subject="Plans", text="See our plans", html="<p>x</p>")
+        [message] = mailbox.store.messages()
+        with _page(mailbox) as page:
+            own = f"http://127.0.0.1:{mailbox.page_port}"
+            form = {"text": "Yes please"}
+            foreign = page.post(
+                f"/messages/{message.id}/reply",
+                data=form,
+                headers={"Origin": "http://evil.example"},
+            )
+            assert foreign.status_code == 403 and _Inbound.received == []
+            answer = page.post(f"/messages/{message.id}/reply", data=form, headers={"Origin": own})
+    finally:
+        mailbox.stop()
+        inbound.shutdown()
+        inbound.server_close()
+    assert answer.status_code == 200 and "recorded as replied" in answer.text
+    [(headers, raw)] = _Inbound.received
+    signature = body_signature("the-webhook-secret", headers["X-Webhook-Timestamp"], raw)
+    assert headers["X-Signature-256"] == signature
+    reply = BytesParser(policy=policy.default).parsebytes(raw)
+    assert (reply["From"], reply["To"], reply["Subject"]) == (
+        "ada@example.com",
+        "campaigns@example.com",
+        "Re: Plans",
+    )
+    assert reply["In-Reply-To"] == message.header("Message-ID") != ""
+    text = reply.get_body(("plain",))
+    assert text is not None and str(text.get_content()).startswith("Yes please\n\nOn ")
