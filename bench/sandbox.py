@@ -1,4 +1,4 @@
-"""The sandbox's cost: the committed enrollment histories replayed through the worker's
+"""The sandbox's cost: the committed workflow histories replayed through the worker's
 sandboxed runner against the SDK's unsandboxed one.
 
 A replay runs the workflow code of a whole run (a new instance, every activation) with no
@@ -13,8 +13,8 @@ from typing import Any
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
 
+from worker import WORKFLOWS
 from workflows.client import DATA_CONVERTER
-from workflows.enrollment import EnrollmentWorkflow
 from workflows.sandbox import SANDBOXED_RUNNER, cache_bytecode
 
 HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "histories"
@@ -29,7 +29,7 @@ async def _replays_per_second(
     runner: WorkflowRunner, histories: list[WorkflowHistory], rounds: int
 ) -> float:
     replayer = Replayer(
-        workflows=[EnrollmentWorkflow], data_converter=DATA_CONVERTER, workflow_runner=runner
+        workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER, workflow_runner=runner
     )
     began = time.perf_counter()
     for _ in range(rounds):
@@ -41,7 +41,8 @@ async def _replays_per_second(
 
 
 async def sandbox_cost(rounds: int, repeat: int) -> dict[str, Any]:
-    cache_bytecode(EnrollmentWorkflow)  # as the worker does at start
+    for workflow_class in WORKFLOWS:  # as the worker does at start
+        cache_bytecode(workflow_class)
     histories = [
         WorkflowHistory.from_json(path.stem, path.read_text())
         for path in sorted(HISTORIES.glob("*.json"))

@@ -1,7 +1,8 @@
 """Many sleeping enrollments: each put a to-do on the enroller's list and now waits on a 30-day
 delay. Measured: the largest worker process's memory, the database's size, and how fast the
 rep's to-do list and the sequence report answer while they wait (beside GET /health, the cheapest
-route)."""
+route), the report with each enrollment's offer email and what the contact did with it, for
+the whole sequence (from tallies) and for its version (counted)."""
 
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import col
 
+from bench.engagement import OFFER_STEP, sent_offers
 from bench.harness import Services, process, wait_until, worker_env
 from bench.lateness import percentiles
 from bench.steps import contacts, published
@@ -22,7 +24,7 @@ WAITING = {
             "steps": [
                 {"id": "call", "kind": "create_task", "title": "Call {{ contact.first_name }}"},
                 {"id": "wait", "kind": "delay", "duration": "P30D"},
-                {"id": "hello", "kind": "email", "subject": "Hi", "body": "b"},
+                {"id": OFFER_STEP, "kind": "email", "subject": "An offer", "body": "b"},
             ],
         }
     ]
@@ -76,16 +78,17 @@ async def sleeping_enrollments(
         busy_rss = max(rss_mb(child.pid) for child in children)
         health = await latencies(services, "/health", requests)
         todo = await latencies(services, "/todo", requests)
+        offers = await sent_offers(services.sessionmaker, sequence_id)
         report = await latencies(services, f"/sequences/{sequence_id}/report", requests)
+        version = await latencies(services, f"/sequences/{sequence_id}/report?version=1", requests)
         async with services.sessionmaker() as session:
             size = await session.scalar(text("select pg_database_size(current_database())"))
-    ms = [
-        round(v * 1000, 1) for v in (*percentiles(health), *percentiles(todo), *percentiles(report))
-    ]
+    timings = (health, todo, report, version)
+    ms = [round(v * 1000, 1) for timing in timings for v in percentiles(timing)]
     return {
         "name": (
             f"{count} sleeping enrollments on {workers} workers: the largest worker's memory, "
-            "and GET /todo and report latency"
+            f"and GET /todo and report latency, with {offers} emails' engagement"
         ),
         "unit": "MB, ms",
         "baseline": {"worker_rss_mb_idle": round(idle_rss, 1), "health_ms_p50_p99": ms[0:2]},
@@ -94,6 +97,7 @@ async def sleeping_enrollments(
             "database_mb": round(int(size or 0) / 2**20, 1),
             "todo_ms_p50_p99": ms[2:4],
             "report_ms_p50_p99": ms[4:6],
+            "version_report_ms_p50_p99": ms[6:8],
             "seconds_to_enroll_and_settle": round(settled, 1),
         },
         "ratio": round(ms[3] / ms[1], 3) if ms[1] else None,
