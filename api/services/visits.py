@@ -29,18 +29,27 @@ VIEW_REPORTED_FOR = timedelta(days=1)
 NAME_KEPT = 200
 
 
-def tracked_host(url: str, settings: Settings) -> str | None:
-    """The host of `url` if it is one of the tracked sites' (http or https), else None."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https"):
+def _host(url: str) -> str | None:
+    """The host of an http(s) URL, or None for anything else (a malformed one among them)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
         return None
+    return (parts.hostname or "").lower() or None if parts.scheme in ("http", "https") else None
+
+
+def tracked_host(url: str, settings: Settings) -> str | None:
+    """The host of `url` if it is one of the tracked sites', else None."""
+    host = _host(url)
     return host if host in {site.lower() for site in settings.tracked_sites} else None
 
 
 def without_visitor(url: str) -> str:
     """The page's address as kept: without the visitor's token, a credential."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != VISITOR_PARAM
     ]
@@ -61,11 +70,11 @@ def _check_from_page(view: PageView, origin: str | None, settings: Settings) -> 
     host = tracked_host(view.url, settings)
     if host is None:
         raise Forbidden(
-            f"{urlsplit(view.url).hostname or view.url!r} is not a tracked site; add its host "
-            "to TRACKED_SITES to count its visits"
+            f"{_host(view.url) or repr(view.url)} is not a tracked site (an http or https page "
+            "whose host is in TRACKED_SITES); add its host there to count its visits"
         )
     # A browser names the page's origin: a page elsewhere cannot report views of this one.
-    if origin is not None and (urlsplit(origin).hostname or "").lower() != host:
+    if origin is not None and _host(origin) != host:
         raise Forbidden(f"a page of {origin} cannot report a visit to {host}")
 
 

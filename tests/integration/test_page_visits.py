@@ -192,11 +192,12 @@ async def test_no_one_else_can_claim_a_visitors_views(
             return http.post(f"{served_api}/t/visits", json=body, headers=headers)
 
         elsewhere = await posted({**visit, "url": "https://elsewhere.example/pricing"})
+        malformed = await posted({**visit, "url": "http://[127.0.0.1/pricing"})
         from_another_page = await posted(visit, Origin="https://elsewhere.example")
         forged = await posted({**visit, "contact": token[:-1] + ("0" if token[-1] != "0" else "1")})
         robot = await posted(visit, **{"User-Agent": "Mozilla/5.0 HeadlessChrome/150.0"})
         forged_time = await http.post(f"{served_api}/t/visits/nope.0.0", json={"seconds": 5})
-    assert [elsewhere.status_code, from_another_page.status_code] == [403, 403]
+    assert [r.status_code for r in (elsewhere, malformed, from_another_page)] == [403, 403, 403]
     assert "TRACKED_SITES" in elsewhere.json()["detail"]
     assert forged.status_code == 200 and forged.json() == {"recorded": False, "view": None}
     assert forged_time.status_code == 404
