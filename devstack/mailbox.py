@@ -182,11 +182,14 @@ class _Pages(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         message_id = path.removeprefix("/messages/").removesuffix("/reply")
         message = self.store.get(message_id) if path.endswith("/reply") else None
-        length = int(self.headers.get("Content-Length") or 0)
-        if message is None or self.replies is None or length > MAX_REPLY_FORM:
+        if message is None or self.replies is None:
             self._send(404, "text/plain; charset=utf-8", "not found")
             return
-        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_REPLY_FORM:
+            self._send(413, "text/plain; charset=utf-8", "send a reply form of at most 64 KiB")
+            return
+        form = parse_qs(self.rfile.read(int(length)).decode("utf-8", "replace"))
         text = (form.get("text") or [""])[0]
         said = replies.hand_in(
             replies.reply_to(message.message, text), self.replies.inbound_url, self.replies.secret
