@@ -145,7 +145,7 @@ def _is_local(host_header: str) -> bool:
 class _Pages(BaseHTTPRequestHandler):
     store: MailStore
     replies: Replies | None
-    visit_script: str | None
+    api: str | None
     server_version = "devstack-mailbox"
 
     def do_GET(self) -> None:
@@ -164,9 +164,9 @@ class _Pages(BaseHTTPRequestHandler):
         ):
             page = pages.message_page(message, can_reply=self.replies is not None)
             self._send(200, "text/html; charset=utf-8", page)
-        elif self.visit_script and path.removeprefix("/site/") in pages.SITE_PAGES:
-            page = pages.site_page(path.removeprefix("/site/"), self.visit_script)
-            policy = pages.site_policy(_origin(self.visit_script))
+        elif self.api and path.removeprefix("/site/") in pages.SITE_PAGES:
+            page = pages.site_page(path.removeprefix("/site/"), self.api)
+            policy = pages.site_policy(_origin(self.api))
             self._send(200, "text/html; charset=utf-8", page, policy)
         else:
             self._send(404, "text/plain; charset=utf-8", "not found")
@@ -197,10 +197,9 @@ class _Pages(BaseHTTPRequestHandler):
         page = pages.message_page(message, can_reply=True, said=said)
         self._send(200, "text/html; charset=utf-8", page)
 
-    def _send(
-        self, status: int, content_type: str, body: str, policy: str = pages.MAIL_PAGE_POLICY
-    ) -> None:
+    def _send(self, status: int, content_type: str, body: str, policy: str | None = None) -> None:
         data = body.encode()
+        policy = policy or pages.mail_policy(_origin(self.api) if self.api else None)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -231,13 +230,14 @@ class Mailbox:
         smtp_port: int,
         page_port: int,
         replies: Replies | None = None,
-        visit_script: str | None = None,
+        api: str | None = None,
     ) -> None:
         self.store = MailStore(directory)
         self.smtp_port = smtp_port
         self.page_port = page_port
         self.replies = replies
-        self.visit_script = visit_script
+        # The API's public address: its images show in mail, its visit script on the website.
+        self.api = api
         self._smtp: Controller | None = None
         self._page: ThreadingHTTPServer | None = None
 
@@ -250,7 +250,7 @@ class Mailbox:
         handler = type(
             "Pages",
             (_Pages,),
-            {"store": self.store, "replies": self.replies, "visit_script": self.visit_script},
+            {"store": self.store, "replies": self.replies, "api": self.api},
         )
         self._page = ThreadingHTTPServer((HOST, self.page_port), handler)
         threading.Thread(target=self._page.serve_forever, name="mailbox-page", daemon=True).start()

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from devstack.mailbox import StoredMessage
 
-# Mail is someone else's markup: nothing on these pages may load or run.
-MAIL_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 SITE_PAGES = ("home", "pricing", "about")
 _LINK = re.compile(r'href="(https?://[^"]+)"', re.IGNORECASE)
 _STYLE = """<style>
@@ -20,6 +18,13 @@ tr:nth-child(even) { background: #f4f4f4; } pre { white-space: pre-wrap; backgro
 iframe { width: 100%; height: 24em; border: 1px solid #ccc; } textarea { width: 100%; height: 6em; }
 .said { background: #eef6ee; padding: .6em; border: 1px solid #9c9; }
 </style>"""
+
+
+def mail_policy(api: str | None) -> str:
+    """Mail is someone else's markup: nothing on the mailbox's pages may run, and nothing load
+    but the images the API serves (a tracked email's open pixel, shown as a mail client
+    shows it)."""
+    return f"default-src 'none'; style-src 'unsafe-inline'; img-src data: {api or ''}".strip()
 
 
 def site_policy(api: str) -> str:
@@ -101,8 +106,9 @@ def message_page(message: "StoredMessage", *, can_reply: bool, said: str | None 
     return _page(message.header("Subject") or "(no subject)", "".join(sections))
 
 
-def site_page(name: str, visit_script: str) -> str:
+def site_page(name: str, api: str) -> str:
     """A page of the stand-in website, as a customer's page embeds the visit script."""
+    visit_script = f"{api.rstrip('/')}/t/visit.js"
     menu = " · ".join(f'<a href="/site/{page}">{page.title()}</a>' for page in SITE_PAGES)
     return _page(
         f"Example Co: {name}",

@@ -53,7 +53,7 @@ def run(settings: Settings) -> None:
                 smtp_port=settings.mailbox_smtp_port,
                 page_port=settings.mailbox_port,
                 replies=Replies(settings.inbound_webhook_url or inbound, webhook_secret),
-                visit_script=f"{public_base_url.rstrip('/')}/t/visit.js",
+                api=public_base_url,
             )
             mailbox.start()
             log.info(

@@ -10,7 +10,7 @@ from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # A person's desktop browser, as sites see it: headless Chromium names itself HeadlessChrome,
-# which tracking rightly takes for a robot.
+# which tracking rightly takes for a robot, so the browser is started under this name.
 DESKTOP_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/150.0.0.0 Safari/537.36"
@@ -30,7 +30,11 @@ def chromium_missing() -> str | None:
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        # On the command line, the agent holds for every request, even a sandboxed frame's
+        # (a context's user_agent does not reach those).
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[f"--user-agent={DESKTOP_AGENT}"]
+        )
         try:
             yield browser
         finally:

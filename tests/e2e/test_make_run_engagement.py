@@ -1,6 +1,7 @@
 """The engagement loop through `make run`'s stack, by a person in a real browser (Debian's
-chromium): the tracked link in the mailbox leads to the stand-in website, whose visit steers the
-enrollment, and a reply written in the mailbox ends it, as a reply would in production."""
+chromium): the email shown in the mailbox is an open, its tracked link leads to the stand-in
+website, whose visit steers the enrollment, and a reply written in the mailbox ends it, as a
+reply would in production; the report says what the step achieved."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -111,7 +112,20 @@ async def test_a_visit_from_the_mailbox_steers_and_a_reply_from_it_ends_the_enro
 
         ended = await eventually(enrollment, lambda got: got["status"] == "completed")
         assert ended["outcome"] == "positive"
+        # Showing the email showed its images (the open pixel), as a mail client does.
         events = (await http.get(f"/contacts/{contact['id']}/events")).json()
-        assert [e["event"] for e in events][::-1] == ["link_clicked", "page_visited", "replied"]
-        assert events[0]["data"]["text"] == "Yes please, call me on Monday."
+        kinds = [e["event"] for e in reversed(events)]
+        assert list(dict.fromkeys(kinds)) == [
+            "email_opened",
+            "link_clicked",
+            "page_visited",
+            "replied",
+        ]
+        assert not any(e["data"].get("machine") for e in events)
+        [reply] = [e for e in events if e["event"] == "replied"]
+        assert reply["data"]["text"] == "Yes please, call me on Monday."
+        report = (await http.get(f"/sequences/{sequence['id']}/report")).json()
+        achieved = report["steps"]["offer"]["engagement"]
+        assert [achieved[k] for k in ("sent", "opened", "clicked", "replied")] == [1, 1, 1, 1]
+        assert achieved["links"] == {f"{mailbox}/site/pricing": 1}
         await context.close()
