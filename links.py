@@ -114,3 +114,12 @@ def body_signature(secret: str, timestamp: str, body: bytes) -> str:
     """`sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, as signed webhooks carry it."""
     signed = timestamp.encode() + b"." + body
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signed_body_headers(secret: str, body: bytes, now: float) -> dict[str, str]:
+    """The headers that sign a webhook body as the email webhooks check it."""
+    timestamp = str(int(now))
+    return {
+        "X-Webhook-Timestamp": timestamp,
+        "X-Signature-256": body_signature(secret, timestamp, body),
+    }

@@ -60,11 +60,9 @@ class Mailbox:
         )
 
     def _signed(self, body: bytes) -> dict[str, str]:
-        stamp = str(int(time.time()))
         return {
             "Content-Type": "message/rfc822",
-            "X-Webhook-Timestamp": stamp,
-            "X-Signature-256": links.body_signature(self.webhook_secret, stamp, body),
+            **links.signed_body_headers(self.webhook_secret, body, time.time()),
         }
 
     def _connect(self) -> imaplib.IMAP4:

@@ -8,7 +8,7 @@ from email.utils import formatdate, make_msgid
 
 import httpx
 
-from links import body_signature
+from links import signed_body_headers
 
 
 def reply_to(original: EmailMessage, text: str) -> bytes:
@@ -36,15 +36,13 @@ def reply_to(original: EmailMessage, text: str) -> bytes:
 
 def hand_in(raw: bytes, url: str, secret: str) -> str:
     """Post the mail to the inbound webhook; what the API made of it, in a sentence."""
-    timestamp = str(int(time.time()))
     try:
         answer = httpx.post(
             url,
             content=raw,
             headers={
                 "Content-Type": "message/rfc822",
-                "X-Webhook-Timestamp": timestamp,
-                "X-Signature-256": body_signature(secret, timestamp, raw),
+                **signed_body_headers(secret, raw, time.time()),
             },
             timeout=15,
             trust_env=False,

@@ -29,10 +29,14 @@ _EVENTS = {
 
 class InboundApplied(BaseModel):
     kind: InboundKind = Field(description="What the mail is: a reply, an auto-reply, a bounce.")
-    message_id: uuid.UUID | None = Field(description="The message of ours it answers or reports.")
-    contact_id: uuid.UUID | None = Field(description="Whose it is; none: no contact of ours.")
-    event: EventType | None = Field(description="The contact event recorded, if any.")
-    event_id: uuid.UUID | None
+    message_id: uuid.UUID | None = Field(
+        default=None, description="The message of ours it answers or reports."
+    )
+    contact_id: uuid.UUID | None = Field(
+        default=None, description="Whose it is; none: no contact of ours."
+    )
+    event: EventType | None = Field(default=None, description="The contact event recorded, if any.")
+    event_id: uuid.UUID | None = None
     duplicate: bool = Field(default=False, description="This mail was received before.")
 
 
@@ -45,14 +49,7 @@ async def apply_inbound(
     if mail.message_id and not await webhooks.first_receipt(
         session, "inbound-mail", mail.message_id[:200]
     ):
-        return InboundApplied(
-            kind=mail.kind,
-            message_id=None,
-            contact_id=None,
-            event=None,
-            event_id=None,
-            duplicate=True,
-        )
+        return InboundApplied(kind=mail.kind, duplicate=True)
     if mail.bounce is not None:
         message = await _bounced_message(session, mail.bounce)
         contact = await _contact(session, message) if message else None
@@ -62,8 +59,6 @@ async def apply_inbound(
         kind=mail.kind,
         message_id=message.id if message else None,
         contact_id=contact.id if contact else None,
-        event=None,
-        event_id=None,
     )
     if contact is None:
         return applied
@@ -119,7 +114,7 @@ async def _answered(
             return None, None  # staff answering a notification about the contact
         if message is not None:
             return message, await _contact(session, message)
-    found = await contacts.with_email(session, mail.sender) if mail.sender else []
+    found = await contacts.with_email(session, mail.sender)
     if not found:
         return None, None
     return await messages.latest_email_to(session, found[0].id), found[0]

@@ -135,4 +135,5 @@ async def record_time_on_page(
         raise NotFound("this page view is not one of ours")
     if signed.expired:
         raise Invalid("a page view's time on page is taken for a day after the view only")
-    await events.note_time_on_page(session, signed.record_id, seconds)
+    if not await events.note_time_on_page(session, signed.record_id, seconds):
+        raise NotFound("this page view is no longer kept (its contact was removed)")

@@ -3,16 +3,15 @@ chromium): the email shown in the mailbox is an open, its tracked link leads to 
 website, whose visit steers the enrollment, and a reply written in the mailbox ends it, as a
 reply would in production; the report says what the step achieved."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from subprocess import Popen
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser
 
-from tests.browser import DESKTOP_AGENT, chromium, chromium_missing
+from tests.browser import DESKTOP_AGENT
 from tests.e2e.stack import mailbox_until, stack_ports, start_stack, stop_everything
 from tests.integration.helpers import eventually
 
@@ -30,15 +29,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield process, ports, key
     finally:
         stop_everything(process, tmp_path / "data")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    missing = chromium_missing()
-    if missing:
-        pytest.skip(f"NO BROWSER, the make run engagement test cannot run: {missing}")
-    async with chromium() as running:
-        yield running
 
 
 async def test_a_visit_from_the_mailbox_steers_and_a_reply_from_it_ends_the_enrollment(

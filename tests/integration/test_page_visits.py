@@ -4,21 +4,20 @@ the token the link added or by the cookie its redirect set; no one else can clai
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from settings import Settings
-from tests.browser import DESKTOP_AGENT, chromium, chromium_missing
+from tests.browser import DESKTOP_AGENT
 from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,
@@ -71,15 +70,6 @@ def site(served_api: str) -> Iterator[str]:
     yield f"http://{SITE_HOST}:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    missing = chromium_missing()
-    if missing:
-        pytest.skip(f"NO BROWSER, the page visit tests cannot run: {missing}")
-    async with chromium() as running:
-        yield running
 
 
 def _series(site: str) -> dict[str, Any]:
