@@ -21,13 +21,18 @@ def _tracked(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+def _target(href: re.Match[str]) -> str:
+    """The link an `href` names, whichever quotes it is in."""
+    return unescape(href.group(2) if href.group(2) is not None else href.group(3))
+
+
 def untracked_links(html: str | None) -> set[str]:
     """The targets of the HTML's links marked `data-untracked`."""
     found = set()
     for anchor in _ANCHOR.findall(html or ""):
         href = _HREF.search(anchor)
         if href and _UNTRACKED.search(anchor):
-            found.add(unescape(href.group(2) if href.group(2) is not None else href.group(3)))
+            found.add(_target(href))
     return found
 
 
@@ -41,7 +46,7 @@ def track_html(html: str, redirect: Callable[[str], str], pixel: str) -> str:
         href = _HREF.search(tag)
         if href is None:
             return tag
-        url = unescape(href.group(2) if href.group(2) is not None else href.group(3)).strip()
+        url = _target(href).strip()
         if not _tracked(url):
             return tag
         rewritten = f'{href.group(1)}"{escape(redirect(url))}"'

@@ -6,7 +6,6 @@ the projection the API reads in workflows/projection.py.
 """
 
 import asyncio
-from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -23,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import CloseOpenTasksInput, CloseTaskInput
     from sequences import (
         ConditionStep,
-        ExitRule,
         HttpPostStep,
         Outcome,
         PersonStep,
@@ -202,7 +200,7 @@ class EnrollmentWorkflow:
 
     def _receive(self, signal: ContactEventSignal) -> None:
         if signal.colleague:
-            self._exit_if(signal, lambda rule: rule.whole_company, None)
+            self._exit_if(signal, None)
             return
         own = signal.message_enrollment_id == self._run.input.enrollment_id
         step = signal.message_step_id if own else None
@@ -217,16 +215,16 @@ class EnrollmentWorkflow:
             )
         )
         del events[:-EVENTS_KEPT]
-        self._exit_if(signal, lambda rule: True, step)
+        self._exit_if(signal, step)
 
-    def _exit_if(
-        self, signal: ContactEventSignal, applies: Callable[[ExitRule], bool], step: str | None
-    ) -> None:
-        """End the enrollment by the first exit rule that `applies` and the event matches."""
+    def _exit_if(self, signal: ContactEventSignal, step: str | None) -> None:
+        """End the enrollment by the first exit rule the event matches; a colleague's event is
+        heard only by the rules for the whole company."""
         if self._state.status == Status.completed or self._state.outcome is not None:
             return
         for rule in self._run.input.definition.settings.exit_rules:
-            if applies(rule) and rule.matches(signal.event, signal.name, step, signal.url):
+            heard = rule.whole_company or not signal.colleague
+            if heard and rule.matches(signal.event, signal.name, step, signal.url):
                 self._end_all_tracks(rule.outcome)
                 detail = {"event": signal.event, "name": signal.name}
                 if signal.colleague:
