@@ -34,6 +34,7 @@ def _row(update: ProjectionUpdate) -> dict[str, Any]:
         "id": uuid.UUID(update.enrollment_id),
         "sequence_id": uuid.UUID(update.sequence_id),
         "version": update.version,
+        "enrolled_version": update.version,
         "contact_id": uuid.UUID(update.contact_id),
         "workflow_id": update.workflow_id,
         "enrolled_by": uuid.UUID(update.enrolled_by) if update.enrolled_by else None,

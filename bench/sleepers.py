@@ -2,9 +2,10 @@
 delay. Measured: the largest worker process's memory, the database's size, and how fast the
 rep's to-do list and the sequence report answer while they wait (beside GET /health, the cheapest
 route), the report with each enrollment's offer email and what the contact did with it, for
-the whole sequence (from tallies) and for its version (counted)."""
+the whole sequence and for its version's enrollments of the last two days (both from tallies)."""
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,9 @@ async def sleeping_enrollments(
         todo = await latencies(services, "/todo", requests)
         offers = await sent_offers(services.sessionmaker, sequence_id)
         report = await latencies(services, f"/sequences/{sequence_id}/report", requests)
-        version = await latencies(services, f"/sequences/{sequence_id}/report?version=1", requests)
+        today = datetime.now(UTC).date()
+        cohort = f"version=1&since={today - timedelta(days=1)}&until={today}"
+        version = await latencies(services, f"/sequences/{sequence_id}/report?{cohort}", requests)
         async with services.sessionmaker() as session:
             size = await session.scalar(text("select pg_database_size(current_database())"))
     timings = (health, todo, report, version)

@@ -75,6 +75,7 @@ async def start_enrollments(
         enrollment = Enrollment(
             sequence_id=sequence.id,
             version=version,
+            enrolled_version=version,
             contact_id=contact.id,
             workflow_id=workflow_id_for(str(sequence.id), str(contact.id)),
             enrolled_by=enrolled_by,

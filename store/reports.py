@@ -1,48 +1,45 @@
-"""A sequence's report: from tallies the database keeps, or by counting for a version or dates."""
+"""A sequence's report, from the tallies the database keeps."""
 
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-# A URL longer than this is counted under its first characters, as the tallies do.
-LINK_LABEL = 500
-
-# The enrollments a report covers: one sequence, optionally one version and a date range.
-_SCOPE = """
-    e.sequence_id = :sequence_id
-    AND (CAST(:version AS integer) IS NULL OR e.version = :version)
-    AND (CAST(:since AS timestamptz) IS NULL OR e.created_at >= :since)
-    AND (CAST(:until AS timestamptz) IS NULL OR e.created_at < :until)
-"""
 
 
 async def sequence_report(
     session: AsyncSession,
     sequence_id: uuid.UUID,
     *,
-    version: int | None,
-    since: datetime | None,
-    until: datetime | None,
+    version: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> dict[str, Any]:
-    """The whole sequence from the tallies the database keeps; a version or a date range by
-    counting the enrollments in it."""
-    if version is None and since is None and until is None:
-        return await tallied_report(session, sequence_id)
-    return await counted_report(session, sequence_id, version=version, since=since, until=until)
-
-
-async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[str, Any]:
-    """From report_position and report_step (kept by triggers, see the report_tallies
-    migration): a few rows however many enrollments there are."""
-    params = {"sequence_id": sequence_id}
+    """The enrollments enrolled on `version`, from the UTC day `since` through `until` (each
+    optional), from report_position and report_step (kept by triggers, see the report_tallies
+    migrations): a few rows per cohort however many enrollments there are."""
+    params = {
+        "sequence_id": sequence_id,
+        "version": version,
+        "since": since or date.min,
+        "until": until or date.max,
+    }
+    # Each written so the primary key finds its rows: a whole sequence's lie together under
+    # the day -infinity, a range's days next to each other.
+    cohorts = ["sequence_id = :sequence_id"]
+    if since is None and until is None:
+        cohorts.append("enrolled_on = '-infinity'")
+    else:
+        cohorts.append("enrolled_on BETWEEN :since AND :until")
+    if version is not None:
+        cohorts.append("version = :version")
+    where = " AND ".join(cohorts)
     positions = await session.execute(
         text(
             "SELECT status, nullif(outcome, ''), nullif(current_step, ''), sum(enrollments) "
-            "FROM report_position WHERE sequence_id = :sequence_id "
+            f"FROM report_position WHERE {where} "
             "GROUP BY 1, 2, 3 HAVING sum(enrollments) <> 0"
         ),
         params,
@@ -56,7 +53,7 @@ async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[
     rows = await session.execute(
         text(
             "SELECT measure, step_id, label, sum(count) FROM report_step "
-            "WHERE sequence_id = :sequence_id GROUP BY 1, 2, 3 HAVING sum(count) <> 0"
+            f"WHERE {where} GROUP BY 1, 2, 3 HAVING sum(count) <> 0"
         ),
         params,
     )
@@ -76,54 +73,6 @@ async def tallied_report(session: AsyncSession, sequence_id: uuid.UUID) -> dict[
         measures["result"],
         measures["engagement"],
     )
-
-
-async def counted_report(
-    session: AsyncSession,
-    sequence_id: uuid.UUID,
-    *,
-    version: int | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> dict[str, Any]:
-    """Counting the enrollments in scope, and joining their events, messages and to-dos."""
-    params = {"sequence_id": sequence_id, "version": version, "since": since, "until": until}
-
-    async def rows(sql: str) -> list[Any]:
-        return list(await session.execute(text(sql), params))
-
-    # One pass over the covering index gives statuses, outcomes and where enrollments wait.
-    positions = await rows(
-        f"SELECT e.status, e.outcome, e.current_step, count(*) FROM enrollment e "
-        f"WHERE {_SCOPE} GROUP BY 1, 2, 3"
-    )
-    completed = await rows(
-        f"""SELECT ev.step_id, count(DISTINCT ev.enrollment_id) FROM enrollment_event ev
-        JOIN enrollment e ON e.id = ev.enrollment_id
-        WHERE {_SCOPE} AND ev.kind = 'step_completed' GROUP BY 1"""
-    )
-    # The same tallies the triggers keep, counted over the messages in scope.
-    tallies = await rows(
-        f"""SELECT split_part(m.effect_key, ':', 3), f.measure, f.label, count(*)
-        FROM message m JOIN enrollment e ON e.id = m.enrollment_id
-        CROSS JOIN LATERAL report_message_tallies(
-            m.channel, m.status::text, m.opened_at, m.machine_opened_at, m.clicked_at,
-            m.replied_at, m.unsubscribed_at) f
-        WHERE {_SCOPE} GROUP BY 1, 2, 3
-        UNION ALL
-        SELECT split_part(m.effect_key, ':', 3), 'link', left(c.url, {LINK_LABEL}), count(*)
-        FROM message_click c JOIN message m ON m.id = c.message_id
-        JOIN enrollment e ON e.id = m.enrollment_id
-        WHERE {_SCOPE} GROUP BY 1, 3"""
-    )
-    messages = [row for row in tallies if row[1] in ("message", "queued")]
-    engagement = [row for row in tallies if row[1] not in ("message", "queued")]
-    results = await rows(
-        f"""SELECT t.step_id, t.result, count(*) FROM task t
-        JOIN enrollment e ON e.id = t.enrollment_id
-        WHERE {_SCOPE} AND t.result IS NOT NULL GROUP BY 1, 2"""
-    )
-    return _report(positions, completed, messages, results, engagement)
 
 
 def _report(

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound, problems
-from api.schemas.common import MAX_VERSION, Instant, Limit, Offset, VersionPath
+from api.schemas.common import MAX_VERSION, Day, Limit, Offset, VersionPath
 from api.schemas.sequences import (
     SequenceRead,
     SequenceReport,
@@ -173,16 +173,23 @@ async def sequence_report(
     session: SessionDep,
     _: Designer,
     version: Annotated[
-        int | None, Query(ge=1, le=MAX_VERSION, description="Only enrollments on this version.")
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="Only enrollments enrolled on this version."),
     ] = None,
-    since: Annotated[Instant | None, Query(description="Enrolled at or after.")] = None,
-    until: Annotated[Instant | None, Query(description="Enrolled before.")] = None,
+    since: Annotated[
+        Day | None, Query(description="Enrolled on or after this UTC day, e.g. 2026-01-31.")
+    ] = None,
+    until: Annotated[
+        Day | None, Query(description="Enrolled on or before this UTC day, e.g. 2026-02-28.")
+    ] = None,
 ) -> SequenceReport:
-    """Enrollments by status and outcome; per step: reached, completed, messages, task results."""
+    """Enrollments by status and outcome; per step: reached, completed, messages, task results
+    and what recipients did; for the enrollments of one version, of a range of days, or all."""
     await _sequence_or_404(session, sequence_id)
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid(f"{name} needs a timezone, e.g. 2026-01-31T00:00:00Z")
+    if since and until and until < since:
+        raise Invalid(
+            f"until ({until}) comes before since ({since}): a range ends where it starts or later"
+        )
     return SequenceReport.model_validate(
         await reports.sequence_report(
             session, sequence_id, version=version, since=since, until=until

@@ -23,21 +23,16 @@ class Enrollment(SQLModel, table=True):
     """Projection of an enrollment workflow, written by its activities, read by the API."""
 
     __table_args__ = (
-        # Covers a sequence's report, so it can answer from the index without reading rows.
-        Index(
-            "ix_enrollment_report",
-            "sequence_id",
-            "status",
-            "outcome",
-            "current_step",
-            postgresql_include=["version", "created_at"],
-        ),
+        Index("ix_enrollment_sequence_status", "sequence_id", "status"),
         Index("ix_enrollment_contact", "contact_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     sequence_id: uuid.UUID = Field(foreign_key="sequence.id", ondelete="CASCADE")
+    # `version` follows a migration to a later one; the report counts an enrollment under the
+    # version it was enrolled on.
     version: int
+    enrolled_version: int
     contact_id: uuid.UUID = Field(foreign_key="contact.id", ondelete="CASCADE")
     workflow_id: str = Field(max_length=200, index=True)
     status: EnrollmentStatus = Field(default=EnrollmentStatus.active, max_length=20)
@@ -82,14 +77,18 @@ class EnrollmentEvent(SQLModel, table=True):
 
 class ReportPosition(SQLModel, table=True):
     """How many of a sequence's enrollments stand where: a running tally kept by triggers on
-    enrollment (see the report_tallies migration), so a whole sequence's report reads a few rows
-    instead of every enrollment. Empty strings stand for no outcome or step; a tally is split
-    into shards by enrollment, so that writers seldom wait on one row. No foreign key: the
-    triggers must not stop the rows they count from being deleted."""
+    enrollment (see the report_tallies migrations), so a report reads a few rows instead of
+    every enrollment. Kept per cohort, the version enrolled on and the UTC day (`enrolled_on`),
+    and for all days together under the day -infinity. Empty strings stand for no outcome or
+    step; a tally is split into shards by enrollment, so that writers seldom wait on one row.
+    No foreign key: the triggers must not stop the rows they count from being deleted."""
 
     __tablename__ = "report_position"
 
     sequence_id: uuid.UUID = Field(primary_key=True)
+    # A whole sequence's tallies (day -infinity) lie together, then each day's.
+    enrolled_on: date = Field(primary_key=True)
+    version: int = Field(primary_key=True)
     status: str = Field(primary_key=True, max_length=20)
     outcome: str = Field(primary_key=True, max_length=20)
     current_step: str = Field(primary_key=True, max_length=100)
@@ -101,11 +100,14 @@ class ReportStep(SQLModel, table=True):
     """Per step of a sequence, running tallies kept by triggers (as ReportPosition): enrollments
     that completed it (measure 'completed'), messages it sent by channel ('message'), what their
     recipients did ('opened', 'clicked', 'replied'... and 'link' per URL clicked), and its
-    to-dos' results ('result'), the label naming the channel, URL or result."""
+    to-dos' results ('result'), the label naming the channel, URL or result; per cohort."""
 
     __tablename__ = "report_step"
 
     sequence_id: uuid.UUID = Field(primary_key=True)
+    # A whole sequence's tallies (day -infinity) lie together, then each day's.
+    enrolled_on: date = Field(primary_key=True)
+    version: int = Field(primary_key=True)
     step_id: str = Field(primary_key=True, max_length=100)
     measure: str = Field(primary_key=True, max_length=20)
     label: str = Field(primary_key=True, max_length=500)

@@ -120,7 +120,11 @@ async def _enrolled_contact(
         session.add_all([contact, sequence])
         await session.flush()
         enrollment = Enrollment(
-            sequence_id=sequence.id, version=1, contact_id=contact.id, workflow_id="w"
+            sequence_id=sequence.id,
+            version=1,
+            enrolled_version=1,
+            contact_id=contact.id,
+            workflow_id="w",
         )
         session.add(enrollment)
     return contact, enrollment

@@ -3,6 +3,7 @@ a person does steers the enrollment, what a scanner does is kept but steers noth
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -164,10 +165,12 @@ async def test_a_click_on_the_offer_takes_the_yes_branch_and_scanners_and_other_
     }
     assert offer["links"] == {PRICING_LINK: 1}
     assert offer["rates"]["clicked"] == 0.5 and offer["rates"]["click_to_open"] == 1.0
-    # The same counts for a version, counted rather than read from the tallies.
-    counted = await get_json(admin, f"/sequences/{sequence_id}/report?version=1")
-    assert counted["steps"]["offer"]["engagement"] == offer
-    assert counted["steps"]["welcome"]["engagement"] == welcome
+    # The same counts for its version's cohort, and for the days around today (UTC).
+    today = datetime.now(UTC).date()
+    for scope in ("version=1", f"since={today - timedelta(days=1)}&until={today}"):
+        cohort = await get_json(admin, f"/sequences/{sequence_id}/report?{scope}")
+        assert cohort["steps"]["offer"]["engagement"] == offer
+        assert cohort["steps"]["welcome"]["engagement"] == welcome
 
 
 async def test_a_forged_or_altered_tracking_link_gets_404_and_records_nothing(

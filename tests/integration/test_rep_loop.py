@@ -1,5 +1,7 @@
 """The whole rep loop over HTTP with a running worker, and the report that counts it."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 from temporalio.worker import Worker
 
@@ -75,10 +77,19 @@ async def test_rep_works_the_calls_and_the_report_counts_them(
     assert report["steps"]["call"]["task_results"] == {"no_answer": 1}
     assert report["steps"]["proposal"]["task_results"] == {"positive": 1}
     assert (await get_json(admin, f"/sequences/{sequence_id}/report?version=2"))["enrolled"] == 0
-    future = await get_json(admin, f"/sequences/{sequence_id}/report?since=2999-01-01T00:00:00Z")
+    future = await get_json(admin, f"/sequences/{sequence_id}/report?since=2999-01-01")
     assert future["enrolled"] == 0
-    naive = await admin.get(f"/sequences/{sequence_id}/report?since=2026-01-01T00:00:00")
-    assert naive.status_code == 422
+    # Days around today's in UTC, however near midnight the test ran.
+    today = datetime.now(UTC).date()
+    days = f"since={today - timedelta(days=1)}&until={today + timedelta(days=1)}"
+    whole = await get_json(admin, f"/sequences/{sequence_id}/report")
+    assert await get_json(admin, f"/sequences/{sequence_id}/report?{days}") == whole
+    for scope, fix in (
+        ("since=2026-01-01T10:00:00Z", "since"),
+        (f"since={today}&until={today - timedelta(days=1)}", "comes before since"),
+    ):
+        refused = await admin.get(f"/sequences/{sequence_id}/report?{scope}")
+        assert refused.status_code == 422 and fix in refused.text, refused.text
 
 
 async def test_report_counts_where_running_enrollments_wait_on_each_track(

@@ -1,4 +1,5 @@
-"""The tallies the database keeps give the same report as counting every enrollment does."""
+"""The tallies the database keeps, for each cohort (version enrolled on, UTC day) and for all
+days together, are what counting every enrollment, event and message gives."""
 
 import asyncio
 import uuid
@@ -7,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlmodel import col
 from temporalio.testing import ActivityEnvironment
 
@@ -38,14 +39,18 @@ class Enrollments:
         self.projection = ProjectionActivities(sessionmaker)
         self.revisions: dict[str, int] = {}
         self.contacts: dict[str, uuid.UUID] = {}
+        self.versions: dict[str, int] = {}
+        self.enrolled_at: dict[str, datetime] = {}
 
-    async def new(self) -> str:
+    async def new(self, version: int = 1, at: datetime = AT) -> str:
         async with transaction(self.sessionmaker) as session:
             contact = Contact(email=f"{uuid.uuid4()}@example.com")
             session.add(contact)
         enrollment_id = str(uuid.uuid4())
         self.contacts[enrollment_id] = contact.id
         self.revisions[enrollment_id] = 0
+        self.versions[enrollment_id] = version
+        self.enrolled_at[enrollment_id] = at
         await self.move(enrollment_id, "enrolled", None, "first")
         return enrollment_id
 
@@ -64,7 +69,7 @@ class Enrollments:
         update = ProjectionUpdate(
             enrollment_id=enrollment_id,
             sequence_id=str(self.sequence_id),
-            version=1,
+            version=self.versions[enrollment_id],
             contact_id=str(self.contacts[enrollment_id]),
             workflow_id=f"enrollment:{enrollment_id}",
             enrolled_by=None,
@@ -74,11 +79,11 @@ class Enrollments:
             outcome=outcome,
             failure_reason=None,
             ended_at=AT if status == "completed" else None,
-            at=AT + timedelta(seconds=revision),
+            at=self.enrolled_at[enrollment_id] + timedelta(seconds=revision),
             event=EnrollmentEventRecord(
                 effect_key=f"{enrollment_id}:event:{revision}",
                 kind=kind,
-                occurred_at=AT + timedelta(seconds=revision),
+                occurred_at=self.enrolled_at[enrollment_id] + timedelta(seconds=revision),
                 step_id=step_id,
             ),
         )
@@ -120,15 +125,45 @@ class Enrollments:
             session.add(task)
         return task.id
 
-    async def report(self) -> dict[str, Any]:
-        """The tallied report, after checking it against the counted one."""
+    async def migrate(self, enrollment_id: str, version: int, current_step: str) -> None:
+        """Move an enrollment to a later version, as a migration does."""
+        self.versions[enrollment_id] = version
+        await self.move(enrollment_id, "migrated", None, current_step)
+
+    async def report(self, **scope: Any) -> dict[str, Any]:
+        """The report of `scope` (version, since, until), after checking every tally against
+        the facts."""
         async with self.sessionmaker() as session:
-            tallied = await reports.tallied_report(session, self.sequence_id)
-            counted = await reports.counted_report(
-                session, self.sequence_id, version=None, since=None, until=None
-            )
-        assert tallied == counted
-        return tallied
+            for tallied, counted in (
+                (_TALLIED_POSITIONS, _COUNTED_POSITIONS),
+                (_TALLIED_STEPS, _COUNTED_STEPS),
+            ):
+                params = {"sequence_id": self.sequence_id}
+                tallies = set(await session.execute(text(tallied), params))
+                assert tallies == set(await session.execute(text(counted), params))
+            return await reports.sequence_report(session, self.sequence_id, **scope)
+
+
+# Each cohort's tallies and all days' (-infinity, which Python has no date for), summed over
+# shards; and the same counted from the rows they tally.
+_TALLIED_POSITIONS = """
+    SELECT enrolled_on::text, version, status, outcome, current_step, sum(enrollments)
+    FROM report_position WHERE sequence_id = :sequence_id
+    GROUP BY 1, 2, 3, 4, 5 HAVING sum(enrollments) <> 0"""
+_COUNTED_POSITIONS = """
+    SELECT d.day::text, e.enrolled_version, e.status::text, coalesce(e.outcome, ''),
+           coalesce(e.current_step, ''), count(*)
+    FROM enrollment e CROSS JOIN LATERAL report_days(e.created_at) d
+    WHERE e.sequence_id = :sequence_id GROUP BY 1, 2, 3, 4, 5"""
+_TALLIED_STEPS = """
+    SELECT enrolled_on::text, version, step_id, measure, label, sum(count)
+    FROM report_step WHERE sequence_id = :sequence_id
+    GROUP BY 1, 2, 3, 4, 5 HAVING sum(count) <> 0"""
+_COUNTED_STEPS = """
+    SELECT d.day::text, e.enrolled_version, f.step_id, f.measure, f.label, sum(f.count)
+    FROM report_step_facts f JOIN enrollment e ON e.id = f.enrollment_id
+    CROSS JOIN LATERAL report_days(e.created_at) d
+    WHERE e.sequence_id = :sequence_id GROUP BY 1, 2, 3, 4, 5"""
 
 
 async def _sequence(sessionmaker: SessionMaker) -> uuid.UUID:
@@ -231,6 +266,33 @@ async def test_engagement_tallies_follow_what_recipients_did_and_removals(
     assert facts["links"] == {"https://example.com/p": 1}
 
 
+async def test_a_message_written_with_what_its_recipient_did_counts_it(
+    sessionmaker: SessionMaker,
+) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    a = await enrollments.new()
+    async with transaction(sessionmaker) as session:
+        session.add(
+            Message(
+                effect_key=f"{a}:main:offer:0",
+                enrollment_id=uuid.UUID(a),
+                contact_id=enrollments.contacts[a],
+                channel="email",
+                to_address="someone@example.com",
+                status=MessageStatus.bounced,
+                opened_at=AT,
+                machine_opened_at=AT,
+            )
+        )
+    facts = (await enrollments.report())["steps"]["offer"]["engagement"]
+    assert (facts["sent"], facts["bounced"], facts["opened"], facts["machine_opened"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+
+
 async def test_a_queued_message_counts_as_queued_until_it_is_sent(
     sessionmaker: SessionMaker,
 ) -> None:
@@ -275,19 +337,78 @@ async def test_tallies_stay_exact_under_concurrent_writes(sessionmaker: SessionM
     }
 
 
-async def test_the_migration_counts_the_rows_already_there(
+async def test_a_version_or_a_range_of_days_reads_the_tallies_of_its_cohorts(
+    sessionmaker: SessionMaker,
+) -> None:
+    enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
+    day_two = AT + timedelta(days=1, hours=23)
+    first = await enrollments.new(version=1, at=AT)
+    second = await enrollments.new(version=1, at=day_two)
+    third = await enrollments.new(version=2, at=day_two)
+    for enrollment_id in (first, second, third):
+        await enrollments.move(enrollment_id, "step_completed", "first", "offer")
+    offers = {e: await enrollments.message(e, "offer") for e in (first, second, third)}
+    # Migrated to version 2, the first stays in version 1's cohort, and so does what it does next.
+    await enrollments.migrate(first, 2, "offer")
+    async with transaction(sessionmaker) as session:
+        for enrollment_id in (first, third):
+            await engagement.mark(session, offers[enrollment_id], engagement.Fact.opened, day_two)
+
+    def summary(report: dict[str, Any]) -> tuple[int, int, int, int]:
+        offer = report["steps"].get("offer", {"reached": 0, "engagement": {"sent": 0, "opened": 0}})
+        facts = offer["engagement"]
+        return report["enrolled"], offer["reached"], facts["sent"], facts["opened"]
+
+    whole = await enrollments.report()
+    assert summary(whole) == (3, 3, 3, 2)
+    assert summary(await enrollments.report(version=1)) == (2, 2, 2, 1)
+    assert summary(await enrollments.report(version=2)) == (1, 1, 1, 1)
+    assert summary(await enrollments.report(until=AT.date())) == (1, 1, 1, 1)
+    assert summary(await enrollments.report(since=day_two.date())) == (2, 2, 2, 1)
+    assert summary(await enrollments.report(since=day_two.date(), version=1)) == (1, 1, 1, 0)
+    assert summary(await enrollments.report(since=AT.date(), until=day_two.date())) == (
+        3,
+        3,
+        3,
+        2,
+    )
+    assert await enrollments.report(since=AT.date(), until=day_two.date()) == whole
+    later = day_two.date() + timedelta(days=1)
+    assert summary(await enrollments.report(since=later)) == (0, 0, 0, 0)
+
+
+async def test_the_migrations_count_the_rows_already_there(
     database_url: str, sessionmaker: SessionMaker
 ) -> None:
     enrollments = Enrollments(sessionmaker, await _sequence(sessionmaker))
-    a, b = await enrollments.new(), await enrollments.new()
+    a, b = await enrollments.new(), await enrollments.new(at=AT + timedelta(days=3))
     await enrollments.move(a, "step_completed", "first", "call")
-    await enrollments.message(a, "first", "sms")
+    sms = await enrollments.message(a, "first", "sms")
     await enrollments.task(b, "first", "positive")
     before = await enrollments.report()
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     command.downgrade(config, "3f1c2b7d9e60")  # the revision before the tallies: drops them
     command.upgrade(config, "head")  # makes them again, from the rows already there
     assert await enrollments.report() == before
+
+    async with transaction(sessionmaker) as session:
+        await engagement.click(session, sms, "https://example.com/p", AT)
+    before = await enrollments.report()
+    before_day = await enrollments.report(since=AT.date(), until=AT.date())
+    whole_steps = (
+        "SELECT step_id, measure, label, sum(count) FROM report_step "
+        "WHERE sequence_id = :sequence_id {} GROUP BY 1, 2, 3"
+    )
+    params = {"sequence_id": enrollments.sequence_id}
+    async with sessionmaker() as session:
+        steps = set(
+            await session.execute(text(whole_steps.format("AND enrolled_on = '-infinity'")), params)
+        )
+    command.downgrade(config, "c5d8e1f2a3b4")  # before cohorts: the whole sequence's tallies
+    async with sessionmaker() as session:
+        assert set(await session.execute(text(whole_steps.format("")), params)) == steps
+    command.upgrade(config, "head")
+    assert await enrollments.report() == before
+    assert await enrollments.report(since=AT.date(), until=AT.date()) == before_day
