@@ -26,6 +26,7 @@ COPY activities/ activities/
 COPY enrolling/ enrolling/
 COPY store/ store/
 COPY api/ api/
+COPY web/ web/
 COPY devstack/ devstack/
 RUN pip install --no-deps .
 # PYTHONDONTWRITEBYTECODE keeps the running containers from writing; the bytecode is written

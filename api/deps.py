@@ -9,7 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import Forbidden, Unauthorized
+from api.errors import Unauthorized
+from api.roles import ADMINS, DESIGNERS, OPERATORS, PEOPLE, check_role
 from settings import Settings
 from store import users
 from store.db import SessionMaker
@@ -71,23 +72,17 @@ async def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: Role) -> object:
+def require_role(roles: tuple[Role, ...]) -> object:
     async def check(user: CurrentUser) -> User:
-        if user.role not in roles:
-            allowed = ", ".join(role.value for role in roles)
-            raise Forbidden(f"this action needs one of the roles: {allowed}")
-        return user
+        return check_role(user, roles)
 
     return Depends(check)
 
 
-# Admins and managers design sequences, see reports and everyone's to-dos.
-Designer = Annotated[User, require_role(Role.admin, Role.manager)]
-# Everyone but integrations, which are API clients rather than people.
-Person = Annotated[User, require_role(Role.admin, Role.manager, Role.rep)]
-Admin = Annotated[User, require_role(Role.admin)]
-# Whoever may act on any enrollment: people in charge, and integrations.
-Operator = Annotated[User, require_role(Role.admin, Role.manager, Role.integration)]
+Designer = Annotated[User, require_role(DESIGNERS)]
+Person = Annotated[User, require_role(PEOPLE)]
+Admin = Annotated[User, require_role(ADMINS)]
+Operator = Annotated[User, require_role(OPERATORS)]
 
 
 def may_act_on_any_enrollment(user: User) -> bool:

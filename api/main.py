@@ -32,6 +32,7 @@ from api.routes import (
 )
 from settings import Settings, get_settings
 from store.db import create_engine, create_sessionmaker
+from web.app import install_web
 from workflows.client import connect
 
 
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+
+    install_web(app)
 
     # The docs page's assets are served from the package, so it works with no internet access.
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")

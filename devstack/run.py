@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import time
 import warnings
 from typing import Any
 
+from api.services.people import hash_password
 from devstack.mailbox import Mailbox, Replies
 from devstack.services import (
     DevstackError,
@@ -31,6 +33,7 @@ from store import users
 from store.migrate import upgrade
 
 log = logging.getLogger("devstack")
+FIRST_ADMIN = "admin@localhost"
 
 
 def run(settings: Settings) -> None:
@@ -74,12 +77,24 @@ def run(settings: Settings) -> None:
             log.info("Temporal UI on http://127.0.0.1:%d", settings.temporal_ui_port)
 
         upgrade(database_url)
-        # The first admin's key is shown only now, and only on the first start.
+        # The first admin's key and password are shown only now, and only on the first start.
+        password = secrets.token_urlsafe(12)
         key = asyncio.run(
-            users.create_admin(database_url, email="admin@localhost", only_if_no_users=True)
+            users.create_admin(
+                database_url,
+                email=FIRST_ADMIN,
+                only_if_no_users=True,
+                password_hash=hash_password(password),
+            )
         )
         if key:
-            print(f"\nFirst admin API key (shown once, keep it): {key}\n", flush=True)
+            print(
+                f"\nFirst admin API key (shown once, keep it): {key}\n"
+                f"Sign in to the web app at {public_base_url}/app as {FIRST_ADMIN} with the "
+                f"password {password} (shown once; change it with "
+                f"`python -m api.cli set-password --email {FIRST_ADMIN}`)\n",
+                flush=True,
+            )
 
         env = {
             **os.environ,

@@ -5,12 +5,12 @@ import secrets
 import uuid
 from collections.abc import Sequence as Seq
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.db import create_engine, create_sessionmaker, transaction
-from store.models import ApiKey, Role, User
+from store.models import ApiKey, Role, User, WebSession
 
 KEY_PREFIX = "csk_"
 
@@ -51,7 +51,12 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def create_admin(
-    database_url: str, *, email: str, name: str = "", only_if_no_users: bool = False
+    database_url: str,
+    *,
+    email: str,
+    name: str = "",
+    only_if_no_users: bool = False,
+    password_hash: str | None = None,
 ) -> str | None:
     """Create an admin and return a new API key; None when `only_if_no_users` and users exist."""
     engine = create_engine(database_url, pool_size=1)
@@ -62,7 +67,23 @@ async def create_admin(
             if await email_taken(session, email):
                 raise ValueError(f"a user with email {email} already exists")
             admin = await create_user(session, email=email, role=Role.admin, name=name)
+            admin.password_hash = password_hash
             return await issue_api_key(session, admin.id)
+    finally:
+        await engine.dispose()
+
+
+async def replace_password_hash(database_url: str, *, email: str, password_hash: str) -> bool:
+    """Set the password of the user with this email, signing out its sessions; False if none."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            user = await session.scalar(select(User).where(col(User.email) == email))
+            if user is None:
+                return False
+            user.password_hash = password_hash
+            await session.execute(delete(WebSession).where(col(WebSession.user_id) == user.id))
+            return True
     finally:
         await engine.dispose()
 

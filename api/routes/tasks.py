@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep, TemporalDep
-from api.errors import Conflict, Forbidden, Invalid, NotFound, problems
+from api.errors import NotFound, problems
 from api.schemas.common import Instant, Limit, Offset
 from api.schemas.tasks import (
     OutcomeBody,
@@ -15,24 +15,11 @@ from api.schemas.tasks import (
     TodoPage,
     TodoSequence,
 )
-from api.services.enrollments import record_task_outcome
+from api.services import todo as todo_service
 from store import contacts, tasks
-from store.models import Role, Task, TaskStatus, User, utcnow
-from workflows.state import TaskOutcome
+from store.models import Role
 
 router = APIRouter(tags=["tasks"], responses=problems(401, 403, 404, 409, 422))
-
-
-def _may_act_on(user: User, task: Task) -> bool:
-    """Its assignee, managers and admins, and integrations completing it from a CRM."""
-    return user.role != Role.rep or task.assigned_to == user.id
-
-
-async def _task_or_404(session: SessionDep, task_id: uuid.UUID) -> Task:
-    task = await tasks.get_task(session, task_id)
-    if task is None:
-        raise NotFound.of("task", task_id)
-    return task
 
 
 @router.get("/todo")
@@ -46,13 +33,10 @@ async def todo(
     offset: Offset = 0,
 ) -> TodoPage:
     """The caller's open calls, tasks and manual emails, soonest due first."""
-    if everyone and user.role not in (Role.admin, Role.manager):
-        raise Forbidden("only managers and admins can see everyone's to-do items")
-    if due_before is not None and due_before.tzinfo is None:
-        raise Invalid("due_before needs a timezone, e.g. 2026-01-31T17:00:00Z")
-    rows = await tasks.open_tasks_for(
+    rows = await todo_service.open_todo(
         session,
-        assigned_to=None if everyone else user.id,
+        user,
+        everyone=everyone,
         kind=kind,
         due_before=due_before,
         limit=limit,
@@ -79,9 +63,7 @@ async def todo(
 @router.get("/tasks/{task_id}")
 async def get_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> TaskRead:
     """One to-do item."""
-    task = await _task_or_404(session, task_id)
-    if not _may_act_on(user, task):
-        raise Forbidden(f"task {task_id} is assigned to someone else")
+    task = await todo_service.task_for(session, user, task_id)
     return TaskRead.model_validate(task, from_attributes=True)
 
 
@@ -94,38 +76,9 @@ async def report_outcome(
     user: CurrentUser,
 ) -> TaskRead:
     """Complete a to-do with its result; the sequence continues or ends accordingly."""
-    task = await _task_or_404(session, task_id)
-    if not _may_act_on(user, task):
-        raise Forbidden(f"task {task_id} is assigned to someone else")
-    if task.status != TaskStatus.open:
-        raise Conflict(f"task {task_id} is already {task.status.value}")
-    if body.result not in task.allowed_results:
-        raise Invalid(
-            f"result: {body.result!r} is not a result of a {task.kind}; "
-            f"use one of {', '.join(task.allowed_results)}"
-        )
-    # The run that waits for the to-do records the result itself (a stopped one acts on it when
-    # reactivated); one that stands alone, or outlived its enrollment, is recorded here.
-    outcome = TaskOutcome(
-        task_id=str(task.id),
-        enrollment_id=str(task.enrollment_id),
-        result=body.result,
-        notes=body.notes,
-        completed_by=str(user.id),
+    task = await todo_service.complete(
+        session, temporal, user, task_id, result=body.result, notes=body.notes
     )
-    if not await record_task_outcome(temporal, task, outcome):
-        closed = await tasks.close_task(
-            session,
-            task.id,
-            status=TaskStatus.completed,
-            result=body.result,
-            notes=body.notes,
-            closed_by=user.id,
-            at=utcnow(),
-        )
-        if not closed:
-            raise Conflict(f"task {task_id} is already closed")
-    await session.refresh(task)
     return TaskRead.model_validate(task, from_attributes=True)
 
 
@@ -136,7 +89,7 @@ async def contact_tasks(
     """The contact's to-do items the caller may see (a rep: their own), oldest first."""
     if await contacts.get_contact(session, contact_id) is None:
         raise NotFound.of("contact", contact_id)
-    # The rule of GET /tasks/{id} (_may_act_on), as a filter.
+    # The rule of GET /tasks/{id} (todo.may_act_on), as a filter.
     only_for = user.id if user.role == Role.rep else None
     return [
         TaskRead.model_validate(t, from_attributes=True)

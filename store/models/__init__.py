@@ -26,8 +26,10 @@ from store.models.people import (
     ContactTag,
     CustomField,
     Role,
+    SignInLink,
     Tag,
     User,
+    WebSession,
 )
 from store.models.records import (
     TASK_TITLE_LENGTH,
@@ -82,10 +84,12 @@ __all__ = [
     "SequenceShare",
     "SequenceStatus",
     "SequenceVersion",
+    "SignInLink",
     "Tag",
     "Task",
     "TaskStatus",
     "User",
+    "WebSession",
     "WebhookReceipt",
     "table_of",
     "utcnow",

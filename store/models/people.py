@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from store.models.columns import json_column, optional_timestamp, timestamp
@@ -25,6 +26,8 @@ class User(SQLModel, table=True):
     daily_send_cap: int | None = Field(
         default=None, ge=0, description="Most messages a day sent in this user's name."
     )
+    # An argon2id hash, for signing in to the web app; None until the user sets a password.
+    password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = timestamp()
 
 
@@ -38,6 +41,31 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(max_length=16)
     created_at: datetime = timestamp()
     revoked_at: datetime | None = optional_timestamp()
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in to the web app. Only a SHA-256 of the cookie's token is kept, as for
+    API keys; the CSRF token is the one every form of the session must send back."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = timestamp()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time link sent by email that signs its user in (an invitation is one too)."""
+
+    __tablename__ = "sign_in_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = timestamp()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = optional_timestamp()
 
 
 class Company(SQLModel, table=True):

@@ -1,0 +1,152 @@
+"""Reps in the web app, in a real browser (Debian's chromium): signing in, a To-Do list of
+their own, a result picked on a call that brings the sequence's next step, and the refusals a
+person sees as pages."""
+
+import uuid
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+from temporalio.worker import Worker
+
+from api.services import people
+from store import users
+from store.db import SessionMaker, transaction
+from store.models import Role, User
+from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
+
+PASSWORD = "correct horse battery"
+CALL_THEN_PROPOSAL = {
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {
+                    "id": "call",
+                    "kind": "call",
+                    "title": "Intro call",
+                    "instructions": "Ask about their renewal date.",
+                },
+                {"id": "proposal", "kind": "task", "title": "Send the proposal"},
+            ],
+        }
+    ]
+}
+
+
+async def person(sessionmaker: SessionMaker, role: Role, name: str) -> User:
+    async with transaction(sessionmaker) as session:
+        user = await users.create_user(
+            session,
+            email=f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com",
+            role=role,
+            name=name,
+        )
+        await people.set_password(session, user, PASSWORD)
+    return user
+
+
+async def sign_in(page: Page, served_api: str, user: User, password: str = PASSWORD) -> None:
+    await page.goto(f"{served_api}/app/todo")
+    await expect(page).to_have_url(f"{served_api}/app/sign-in?next=/app/todo")
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    rep = await person(sessionmaker, Role.rep, "Rita")
+    colleague = await person(sessionmaker, Role.rep, "Carl")
+    sequence_id = await published_sequence(admin, CALL_THEN_PROPOSAL)
+    mine = await new_contact(
+        admin, first_name="Ada", email="ada@example.com", phone="+15550100", owner_id=str(rep.id)
+    )
+    theirs = await new_contact(admin, first_name="Bob", owner_id=str(colleague.id))
+    for contact_id in (mine, theirs):
+        await enroll(admin, sequence_id, contact_id)
+    await eventually(
+        lambda: get_json(admin, "/todo?everyone=true"), lambda page: len(page["items"]) == 2
+    )
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, rep, password="not the password")
+    await expect(page.get_by_role("alert")).to_contain_text("do not match")
+    await page.get_by_label("Email").fill(rep.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{served_api}/app/todo")
+
+    # Only Rita's own call, with its contact's card and the step's instructions.
+    calls = page.locator("article.todo")
+    await expect(calls).to_have_count(1)
+    call = calls.first
+    await expect(call).to_contain_text("Intro call")
+    await expect(call).to_contain_text("Ada")
+    await expect(call).to_contain_text("Ask about their renewal date.")
+    await expect(call.get_by_role("link", name="+15550100")).to_have_attribute(
+        "href", "tel:+15550100"
+    )
+    await expect(page.locator("body")).not_to_contain_text("Bob")
+
+    await call.get_by_label("Notes").fill("Voicemail, will try Thursday")
+    await call.get_by_role("button", name="no answer").click()
+    await expect(page).to_have_url(f"{served_api}/app/todo")
+
+    async def proposal_shown() -> bool:
+        await page.reload()
+        return await page.locator("article.todo", has_text="Send the proposal").count() == 1
+
+    await eventually(proposal_shown, lambda shown: shown)
+    await expect(page.locator("article.todo")).to_have_count(1)
+    [done] = [t for t in await get_json(admin, f"/contacts/{mine}/tasks") if t["kind"] == "call"]
+    assert (done["result"], done["notes"], done["completed_by"]) == (
+        "no_answer",
+        "Voicemail, will try Thursday",
+        str(rep.id),
+    )
+    await context.close()
+
+
+async def test_a_rep_is_refused_another_reps_to_do_and_forms_without_the_session_token(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    rep = await person(sessionmaker, Role.rep, "Rita")
+    colleague = await person(sessionmaker, Role.rep, "Carl")
+    sequence_id = await published_sequence(admin, CALL_THEN_PROPOSAL)
+    theirs = await new_contact(admin, first_name="Bob", owner_id=str(colleague.id))
+    await enroll(admin, sequence_id, theirs)
+    [their_call] = (
+        await eventually(lambda: get_json(admin, "/todo?everyone=true"), lambda p: p["items"])
+    )["items"]
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, rep)
+    await expect(page).to_have_url(f"{served_api}/app/todo")
+    csrf = await page.locator("form.who input[name=csrf]").get_attribute("value")
+    assert csrf
+
+    outcome = f"{served_api}/app/tasks/{their_call['id']}/outcome"
+    refused = await page.request.post(outcome, form={"csrf": csrf, "result": "no_answer"})
+    assert refused.status == 403
+    assert "assigned to someone else" in await refused.text()
+    forged = await page.request.post(outcome, form={"csrf": "forged", "result": "no_answer"})
+    assert forged.status == 403 and "form has expired" in await forged.text()
+    assert (await get_json(admin, f"/tasks/{their_call['id']}"))["status"] == "open"
+
+    # Signed out, the session's cookie no longer opens anything.
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(f"{served_api}/app/sign-in")
+    await page.goto(f"{served_api}/app/todo")
+    await expect(page).to_have_url(f"{served_api}/app/sign-in?next=/app/todo")
+    await context.close()

@@ -1,0 +1,45 @@
+"""The pages' templates and how a page answers when something is refused."""
+
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from api.errors import DomainError, describe
+from web.auth import SignInNeeded
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return page(request, "error.html", status, title=HTTPStatus(status).phrase, message=message)
+
+
+class PageRoute(APIRoute):
+    """A page's refusals are pages too: a person needing to sign in is sent to do so, any other
+    refusal (the API's errors, with the same messages) is shown with its status."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInNeeded as needed:
+                return RedirectResponse(needed.sign_in_url, status_code=303)
+            except DomainError as refused:
+                return error_page(request, refused.status_code, refused.message)
+            except RequestValidationError as invalid:
+                return error_page(request, 422, describe(invalid.errors()))
+
+        return answer
