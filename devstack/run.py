@@ -106,9 +106,14 @@ def run(settings: Settings) -> None:
             # The mailbox's stand-in website (on 127.0.0.1) is a tracked site, unless others are.
             "TRACKED_SITES": json.dumps(settings.tracked_sites or ["127.0.0.1"]),
         }
-        worker_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
-        children.append(subprocess.Popen([sys.executable, "worker.py"], env=worker_env))
-        api_env = {**env, "API_HOST": settings.api_host, "API_PORT": str(settings.api_port)}
+        # The API sends mail too (sign-in links): both to the mailbox, when it runs.
+        mailing_env = env if mailbox is None else {**env, **_mailbox_smtp_env(mailbox)}
+        children.append(subprocess.Popen([sys.executable, "worker.py"], env=mailing_env))
+        api_env = {
+            **mailing_env,
+            "API_HOST": settings.api_host,
+            "API_PORT": str(settings.api_port),
+        }
         api = subprocess.Popen([sys.executable, "-m", "api"], env=api_env)
         children.append(api)
         wait_for_port(settings.api_port, 60, api, "the API")

@@ -80,3 +80,17 @@ async def use_link(session: AsyncSession, token_hash: str, now: datetime) -> uui
         .returning(col(SignInLink.user_id))
     )
     return user_id
+
+
+async def open_links_of(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    """How many of the user's sign-in links could still be used."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(SignInLink)
+        .where(
+            col(SignInLink.user_id) == user_id,
+            col(SignInLink.used_at).is_(None),
+            col(SignInLink.expires_at) > now,
+        )
+    )
+    return int(count or 0)

@@ -9,7 +9,7 @@ from fastapi import Depends, Form, Request
 
 from api.deps import SessionDep, get_app_state
 from api.errors import DomainError, Forbidden
-from api.roles import DESIGNERS, PEOPLE, check_role
+from api.roles import ADMINS, DESIGNERS, PEOPLE, check_role
 from api.services import people
 from store.models import Role, User, WebSession
 
@@ -82,6 +82,18 @@ async def form_of_session(
 
 
 SignedForm = Annotated[Signed, Depends(form_of_session)]
+
+
+def form_for(roles: tuple[Role, ...]) -> object:
+    async def check(signed: SignedForm) -> Signed:
+        check_role(signed.user, roles)
+        return signed
+
+    return Depends(check)
+
+
+AdminPage = Annotated[Signed, page_for(ADMINS)]
+AdminForm = Annotated[Signed, form_for(ADMINS)]
 
 
 def secure_cookies(request: Request) -> bool:

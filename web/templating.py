@@ -12,9 +12,24 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from api.errors import DomainError, describe
+from api.roles import ADMINS, PEOPLE
+from store.models import User
 from web.auth import SignInNeeded
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+# The pages in the bar, and who sees each (those its route lets in).
+NAV = (
+    ("/app/todo", "To-Do", PEOPLE),
+    ("/app/people", "People", ADMINS),
+    ("/app/password", "Password", PEOPLE),
+)
+
+
+def nav_for(user: User) -> list[tuple[str, str]]:
+    return [(path, label) for path, label, roles in NAV if user.role in roles]
+
+
+TEMPLATES.env.globals["nav_for"] = nav_for
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:

@@ -13,9 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import Invalid
-from store import web_sessions
-from store.models import User, WebSession, utcnow
+from api.errors import Conflict, Invalid
+from api.roles import PEOPLE
+from store import users, web_sessions
+from store.models import Role, User, WebSession, utcnow
 from store.users import hash_key
 
 PASSWORD_LENGTH = range(10, 201)
@@ -119,6 +120,34 @@ async def signed_in(session: AsyncSession, token: str) -> tuple[User, WebSession
 
 async def sign_out(session: AsyncSession, token: str) -> None:
     await web_sessions.close_session(session, hash_key(token))
+
+
+# Unused links a person may have at once: asking again and again sends no more mail.
+OPEN_LINKS = 3
+
+
+async def link_for(session: AsyncSession, email: str) -> tuple[User, str] | None:
+    """A one-time sign-in token for the person with this email, unless there is none or they
+    already have OPEN_LINKS unused ones."""
+    user = await web_sessions.user_with_email(session, email)
+    if user is None or user.role not in PEOPLE:
+        return None
+    if await web_sessions.open_links_of(session, user.id, utcnow()) >= OPEN_LINKS:
+        return None
+    return user, await issue_link(session, user, LINK_LIFETIME)
+
+
+async def invite(session: AsyncSession, *, email: str, name: str, role: Role) -> tuple[User, str]:
+    """A new person and the token of their invitation."""
+    if role not in PEOPLE:
+        raise Invalid(
+            f"role: invite people ({', '.join(r.value for r in PEOPLE)}); "
+            "integrations get an API key instead"
+        )
+    if await web_sessions.user_with_email(session, email) is not None:
+        raise Conflict(f"{email} already has an account")
+    user = await users.create_user(session, email=email, role=role, name=name)
+    return user, await issue_link(session, user, INVITATION_LIFETIME)
 
 
 async def issue_link(session: AsyncSession, user: User, lifetime: timedelta) -> str:

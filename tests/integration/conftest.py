@@ -114,12 +114,17 @@ def task_queue() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, client: Client, task_queue: str) -> Settings:
+def settings(
+    database_url: str, client: Client, task_queue: str, smtp_server: "SmtpSink"
+) -> Settings:
     return Settings(
         database_url=database_url,
         temporal_address=client.service_client.config.target_host,
         temporal_task_queue=task_queue,
         unsubscribe_secret=TEST_LINK_SECRET,
+        # What the API sends itself (sign-in links) goes to the sink, as the worker's mail does.
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.sender.port,
     )
 
 

@@ -48,7 +48,7 @@ async def person(sessionmaker: SessionMaker, role: Role, name: str) -> User:
 async def sign_in(page: Page, served_api: str, user: User, password: str = PASSWORD) -> None:
     await page.goto(f"{served_api}/app/todo")
     await expect(page).to_have_url(f"{served_api}/app/sign-in?next=/app/todo")
-    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Email", exact=True).fill(user.email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
 
@@ -77,7 +77,7 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
     page = await context.new_page()
     await sign_in(page, served_api, rep, password="not the password")
     await expect(page.get_by_role("alert")).to_contain_text("do not match")
-    await page.get_by_label("Email").fill(rep.email)
+    await page.get_by_label("Email", exact=True).fill(rep.email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{served_api}/app/todo")

@@ -21,21 +21,33 @@ def _local(path: str) -> str:
     return path if path.startswith("/app/") and not path.startswith("/app//") else HOME
 
 
-def _sign_in_form(request: Request, next_path: str, status: int = 200, error: str = "") -> Response:
+def anonymous_form(
+    request: Request, template: str, status: int = 200, **context: object
+) -> Response:
+    """A page whose form is sent before there is a session: its CSRF token is also set as a
+    cookie, and the two must match when it comes back (a double-submit token)."""
     token = secrets.token_urlsafe(32)
-    response = page(
-        request, "sign_in.html", status, csrf=token, next_path=_local(next_path), error=error
-    )
+    response = page(request, template, status, csrf=token, **context)
     response.set_cookie(
         SIGN_IN_COOKIE,
         token,
         max_age=3600,
-        path="/app/sign-in",
+        path="/app",
         httponly=True,
         samesite="strict",
         secure=secure_cookies(request),
     )
     return response
+
+
+def anonymous_form_checked(request: Request, csrf: str) -> bool:
+    same_origin(request)
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(csrf.encode(), expected.encode())
+
+
+def _sign_in_form(request: Request, next_path: str, status: int = 200, error: str = "") -> Response:
+    return anonymous_form(request, "sign_in.html", status, next_path=_local(next_path), error=error)
 
 
 def signed_in_response(request: Request, opened: people.OpenedSession, to: str) -> Response:
@@ -49,7 +61,7 @@ def signed_in_response(request: Request, opened: people.OpenedSession, to: str) 
         samesite="lax",
         secure=secure_cookies(request),
     )
-    response.delete_cookie(SIGN_IN_COOKIE, path="/app/sign-in")
+    response.delete_cookie(SIGN_IN_COOKIE, path="/app")
     return response
 
 
@@ -74,9 +86,7 @@ async def sign_in(
     csrf: Annotated[str, Form(max_length=100)] = "",
     next_path: Annotated[str, Form(alias="next", max_length=500)] = HOME,
 ) -> Response:
-    same_origin(request)
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+    if not anonymous_form_checked(request, csrf):
         return _sign_in_form(request, next_path, 403, "This form had expired; sign in again.")
     user = await people.sign_in_with_password(session, email.strip(), password)
     if user is None:
