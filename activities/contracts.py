@@ -128,7 +128,8 @@ class CreatedTask(BaseModel):
 
 
 class CloseTaskInput(BaseModel):
-    """A person's result for one to-do; status is completed, or cancelled (result None)."""
+    """A person's result for one to-do; status is completed, or skipped or cancelled (result
+    None)."""
 
     task_id: str
     status: str

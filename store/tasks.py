@@ -107,6 +107,17 @@ async def open_tasks_for(
     return [(task, contact, sequence) for task, contact, sequence in rows]
 
 
+async def change_open_task(session: AsyncSession, task_id: uuid.UUID, **values: object) -> bool:
+    """Set `values` (due_at, assigned_to) on the to-do if it is still open."""
+    changed = await session.scalar(
+        update(Task)
+        .where(col(Task.id) == task_id, col(Task.status) == TaskStatus.open)
+        .values(**values)
+        .returning(col(Task.id))
+    )
+    return changed is not None
+
+
 async def close_task(
     session: AsyncSession,
     task_id: uuid.UUID,

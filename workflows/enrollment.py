@@ -172,8 +172,8 @@ class EnrollmentWorkflow:
             calls.close_task(
                 CloseTaskInput(
                     task_id=outcome.task_id,
-                    status="completed",
-                    result=outcome.result,
+                    status="skipped" if outcome.skipped else "completed",
+                    result=None if outcome.skipped else outcome.result,
                     notes=outcome.notes,
                     closed_by=outcome.completed_by,
                     at=workflow.now(),

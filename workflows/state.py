@@ -158,11 +158,15 @@ def migrated_state(state: EnrollmentState, definition: SequenceDefinition) -> En
 
 
 class TaskOutcome(BaseModel):
+    """A to-do's result; or, `skipped`, a person passing over it: the track goes on to the next
+    step and no result is recorded."""
+
     task_id: str
     enrollment_id: str
     result: str
     notes: str = ""
     completed_by: str | None = None
+    skipped: bool = False
 
 
 class ContactEventSignal(BaseModel):

@@ -1,13 +1,18 @@
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, SessionDep, TemporalDep
-from api.errors import NotFound, problems
+from api.deps import CurrentUser, Operator, SessionDep, TemporalDep
+from api.errors import Invalid, NotFound, problems
 from api.schemas.common import Instant, Limit, Offset
 from api.schemas.tasks import (
     OutcomeBody,
+    ReassignBody,
+    RescheduleBody,
+    SkipBody,
+    SnoozeBody,
     TaskRead,
     TodoContact,
     TodoItem,
@@ -79,6 +84,53 @@ async def report_outcome(
     task = await todo_service.complete(
         session, temporal, user, task_id, result=body.result, notes=body.notes
     )
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+def _aware(name: str, at: datetime) -> None:
+    if at.tzinfo is None:
+        raise Invalid(f"{name} needs a timezone, e.g. 2026-01-31T17:00:00Z")
+
+
+@router.post("/tasks/{task_id}/snooze")
+async def snooze(
+    task_id: uuid.UUID, body: SnoozeBody, session: SessionDep, user: CurrentUser
+) -> TaskRead:
+    """Put an open to-do off until a later time."""
+    _aware("until", body.until)
+    task = await todo_service.snooze(session, user, task_id, body.until)
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/tasks/{task_id}/reschedule")
+async def reschedule(
+    task_id: uuid.UUID, body: RescheduleBody, session: SessionDep, user: CurrentUser
+) -> TaskRead:
+    """Give an open to-do a new due time."""
+    _aware("due_at", body.due_at)
+    task = await todo_service.reschedule(session, user, task_id, body.due_at)
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/tasks/{task_id}/reassign")
+async def reassign(
+    task_id: uuid.UUID, body: ReassignBody, session: SessionDep, user: Operator
+) -> TaskRead:
+    """Managers and admins (integrations too): hand an open to-do to a colleague."""
+    task = await todo_service.reassign(session, user, task_id, body.user_id)
+    return TaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/tasks/{task_id}/skip")
+async def skip(
+    task_id: uuid.UUID,
+    body: SkipBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+) -> TaskRead:
+    """Pass over an open to-do: its sequence goes on to the next step, with no result."""
+    task = await todo_service.skip(session, temporal, user, task_id, notes=body.notes)
     return TaskRead.model_validate(task, from_attributes=True)
 
 

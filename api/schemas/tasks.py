@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import RequestBody
+from api.schemas.common import Instant, RequestBody
 from sequences import PERSON_KINDS
 from store.models import TaskStatus
 
@@ -36,6 +36,30 @@ class OutcomeBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     result: str = Field(min_length=1, max_length=50, examples=["no_answer", "interested"])
+    notes: str = Field(default="", max_length=10_000)
+
+
+class SnoozeBody(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    until: Instant = Field(description="When the to-do is due again; later than now.")
+
+
+class RescheduleBody(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    due_at: Instant
+
+
+class ReassignBody(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID = Field(description="The colleague (rep, manager or admin) to hand it to.")
+
+
+class SkipBody(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
     notes: str = Field(default="", max_length=10_000)
 
 

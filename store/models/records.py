@@ -16,6 +16,8 @@ class TaskStatus(StrEnum):
     open = "open"
     completed = "completed"
     cancelled = "cancelled"
+    # Passed over by a person: its sequence went on without a result.
+    skipped = "skipped"
 
 
 TASK_TITLE_LENGTH = 300

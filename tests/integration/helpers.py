@@ -27,8 +27,10 @@ async def eventually(
         await asyncio.sleep(0.2)
 
 
-async def get_json(http: httpx.AsyncClient, path: str) -> Any:
-    response = await http.get(path)
+async def get_json(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None
+) -> Any:
+    response = await http.get(path, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -26,7 +26,7 @@ CALL_THEN_PROPOSAL = {
                     "title": "Intro call",
                     "instructions": "Ask about their renewal date.",
                 },
-                {"id": "proposal", "kind": "task", "title": "Send the proposal"},
+                {"id": "proposal", "kind": "task", "title": "Send the proposal", "due_in": "PT1S"},
             ],
         }
     ]
@@ -109,6 +109,68 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
         "no_answer",
         "Voicemail, will try Thursday",
         str(rep.id),
+    )
+
+    # Snoozed for a day, the proposal leaves what is due now for the upcoming list.
+    proposal = page.locator("article.todo", has_text="Send the proposal")
+    due_now = page.locator("section.overdue, section.today").locator("article.todo")
+    await expect(due_now).to_have_count(1)
+    await proposal.get_by_text("Later, or someone else").click()
+    await proposal.get_by_role("button", name="a day").click()
+    await expect(due_now).to_have_count(0)
+    await expect(page.locator("section.upcoming article.todo")).to_contain_text("Send the proposal")
+    # Reps hand nothing on: that is for managers and admins.
+    await expect(page.get_by_role("button", name="Reassign")).to_have_count(0)
+    await context.close()
+
+
+async def test_a_manager_hands_a_to_do_on_and_a_rep_skips_it(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    rep = await person(sessionmaker, Role.rep, "Rita")
+    sequence_id = await published_sequence(admin, CALL_THEN_PROPOSAL)
+    contact_id = await new_contact(admin, first_name="Ada", owner_id=str(manager.id))
+    await enroll(admin, sequence_id, contact_id)
+    await eventually(
+        lambda: get_json(admin, "/todo?everyone=true"), lambda page: len(page["items"]) == 1
+    )
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.get_by_role("link", name="Everyone's").click()
+    call = page.locator("article.todo", has_text="Intro call")
+    await expect(call).to_contain_text("for Maya")
+    await call.get_by_text("Later, or someone else").click()
+    await call.get_by_label("Hand to").select_option(label="Rita")
+    await call.get_by_role("button", name="Reassign").click()
+    await expect(call).to_contain_text("for Rita")
+    await context.close()
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, rep)
+    call = page.locator("article.todo", has_text="Intro call")
+    await call.get_by_label("Notes").fill("Already talked at the fair")
+    await call.get_by_role("button", name="Skip").click()
+    await expect(page.locator("article.todo")).to_have_count(0)
+    # The sequence went on: the proposal is for the contact's owner, the manager.
+    [proposal] = (
+        await eventually(lambda: get_json(admin, "/todo?everyone=true"), lambda p: p["items"])
+    )["items"]
+    assert (proposal["title"], proposal["assigned_to"]) == ("Send the proposal", str(manager.id))
+    [skipped] = [
+        t for t in await get_json(admin, f"/contacts/{contact_id}/tasks") if t["kind"] == "call"
+    ]
+    assert (skipped["status"], skipped["result"], skipped["notes"]) == (
+        "skipped",
+        None,
+        "Already talked at the fair",
     )
     await context.close()
 

@@ -2,14 +2,16 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Annotated
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import SessionDep, TemporalDep
+from api.roles import PEOPLE
 from api.services import todo
+from store import users
 from store.models import Contact, Sequence, Task, utcnow
 from web.auth import SignedForm, SignedIn
 from web.templating import PageRoute, page
@@ -49,17 +51,37 @@ def by_when(items: list[Item], now: datetime) -> Day:
     return day
 
 
+# Snoozing puts a to-do off by one of these, from now.
+SNOOZES = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+
+
 @router.get("/todo")
-async def todo_page(request: Request, session: SessionDep, signed: SignedIn) -> Response:
-    rows = await todo.open_todo(session, signed.user, limit=SHOWN)
+async def todo_page(
+    request: Request,
+    session: SessionDep,
+    signed: SignedIn,
+    everyone: Annotated[bool, Query(description="Managers and admins: all of it.")] = False,
+) -> Response:
+    user = signed.user
+    rows = await todo.open_todo(session, user, everyone=everyone, limit=SHOWN)
+    supervises = user.role in todo.SUPERVISORS
+    colleagues = [u for u in await users.list_users(session) if u.role in PEOPLE]
     now = utcnow()
     return page(
         request,
         "todo.html",
         signed=signed,
         day=by_when([Item(*row) for row in rows], now),
-        now=now,
+        everyone=everyone,
+        supervises=supervises,
+        colleagues=colleagues if supervises else [],
+        names={u.id: u.name or u.email for u in colleagues},
+        snoozes=list(SNOOZES),
     )
+
+
+def _back(everyone: bool) -> Response:
+    return RedirectResponse("/app/todo?everyone=true" if everyone else "/app/todo", status_code=303)
 
 
 @router.post("/tasks/{task_id}/outcome")
@@ -70,6 +92,58 @@ async def record_outcome(
     signed: SignedForm,
     result: Annotated[str, Form(min_length=1, max_length=50)],
     notes: Annotated[str, Form(max_length=10_000)] = "",
+    everyone: Annotated[bool, Form()] = False,
 ) -> Response:
     await todo.complete(session, temporal, signed.user, task_id, result=result, notes=notes)
-    return RedirectResponse("/app/todo", status_code=303)
+    return _back(everyone)
+
+
+@router.post("/tasks/{task_id}/skip")
+async def skip(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    temporal: TemporalDep,
+    signed: SignedForm,
+    notes: Annotated[str, Form(max_length=10_000)] = "",
+    everyone: Annotated[bool, Form()] = False,
+) -> Response:
+    await todo.skip(session, temporal, signed.user, task_id, notes=notes)
+    return _back(everyone)
+
+
+@router.post("/tasks/{task_id}/snooze")
+async def snooze(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    signed: SignedForm,
+    by: Annotated[Literal["hour", "day", "week"], Form()],
+    everyone: Annotated[bool, Form()] = False,
+) -> Response:
+    await todo.snooze(session, signed.user, task_id, utcnow() + SNOOZES[by])
+    return _back(everyone)
+
+
+@router.post("/tasks/{task_id}/reschedule")
+async def reschedule(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    signed: SignedForm,
+    due_at: Annotated[datetime, Form(description="A date and time in UTC.")],
+    everyone: Annotated[bool, Form()] = False,
+) -> Response:
+    # A browser's date-time field has no timezone: the page says it is UTC.
+    due = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+    await todo.reschedule(session, signed.user, task_id, due)
+    return _back(everyone)
+
+
+@router.post("/tasks/{task_id}/reassign")
+async def reassign(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    signed: SignedForm,
+    user_id: Annotated[uuid.UUID, Form()],
+    everyone: Annotated[bool, Form()] = False,
+) -> Response:
+    await todo.reassign(session, signed.user, task_id, user_id)
+    return _back(everyone)

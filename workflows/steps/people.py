@@ -37,7 +37,7 @@ async def wait_for_person(
         raise Interrupted
     result = results.pop(task_id)
     position.task_id = None
-    # A to-do closed without a result of its kind (cancelled when the enrollment was stopped)
-    # does not steer: the track carries on to the next step.
+    # A to-do closed without a result of its kind (skipped, or cancelled when the enrollment
+    # was stopped) does not steer: the track carries on to the next step.
     transition = step.transition_for(result) if result in step.RESULTS else CONTINUE
     return StepDone(transition, {"task_id": task_id, "result": result})
