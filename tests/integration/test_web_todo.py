@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from api.services import people
 from store import users
 from store.db import SessionMaker, transaction
-from store.models import Role, User
+from store.models import Company, Contact, Note, Role, User
 from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
 
 PASSWORD = "correct horse battery"
@@ -67,6 +67,14 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
         admin, first_name="Ada", email="ada@example.com", phone="+15550100", owner_id=str(rep.id)
     )
     theirs = await new_contact(admin, first_name="Bob", owner_id=str(colleague.id))
+    async with transaction(sessionmaker) as session:
+        company = Company(name="Acme")
+        session.add(company)
+        await session.flush()
+        ada = await session.get(Contact, uuid.UUID(mine))
+        assert ada is not None
+        ada.company_id = company.id
+        session.add(Note(contact_id=ada.id, kind="call", body="Met at the trade fair"))
     for contact_id in (mine, theirs):
         await enroll(admin, sequence_id, contact_id)
     await eventually(
@@ -93,6 +101,10 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
         "href", "tel:+15550100"
     )
     await expect(page.locator("body")).not_to_contain_text("Bob")
+    await expect(call).to_contain_text("Acme")
+    await expect(call).to_contain_text("owner Rita")
+    await call.get_by_text("Recent messages and notes").click()
+    await expect(call).to_contain_text("Met at the trade fair")
 
     await call.get_by_label("Notes").fill("Voicemail, will try Thursday")
     await call.get_by_role("button", name="no answer").click()

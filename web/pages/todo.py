@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from api.deps import SessionDep, TemporalDep
 from api.roles import PEOPLE
 from api.services import todo
-from store import users
+from store import contact_cards, users
 from store.models import Contact, Sequence, Task, utcnow
 from web.auth import SignedForm, SignedIn
 from web.templating import PageRoute, page
@@ -71,6 +71,7 @@ async def todo_page(
         request,
         "todo.html",
         signed=signed,
+        cards=await contact_cards.cards(session, [contact.id for _, contact, _ in rows]),
         day=by_when([Item(*row) for row in rows], now),
         everyone=everyone,
         supervises=supervises,
