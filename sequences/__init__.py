@@ -33,6 +33,8 @@ from sequences.manual import (
     WaitForEventStep,
 )
 from sequences.models import (
+    FAMILIES,
+    FAMILY_OF_KIND,
     ExitRule,
     OnFailure,
     Reentry,
@@ -55,6 +57,8 @@ from sequences.validation import DefinitionError, parse_definition
 __all__ = [
     "CONTACT_ATTRIBUTES",
     "CONTINUE",
+    "FAMILIES",
+    "FAMILY_OF_KIND",
     "MAX_DELAY",
     "PERSON_KINDS",
     "TASK_KIND",

@@ -117,6 +117,9 @@ class StepBase(BaseModel):
     note: str = Field(default="", max_length=5000, description="For designers; never executed.")
     then: Transition = Field(default=CONTINUE, description="Where to go after this step.")
 
+    def ways_out(self) -> dict[str, Transition]:
+        """Every way out of the step, by what takes it; decisions have more than one."""
+        return {"then": self.then}
+
     def transitions(self) -> list[Transition]:
-        """Every way out of the step; decisions have more than one."""
-        return [self.then]
+        return list(self.ways_out().values())

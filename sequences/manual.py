@@ -91,8 +91,8 @@ class ManualStep(StepBase):
     def transition_for(self, result: str) -> Transition:
         return self.outcomes.get(result, self.RESULTS[result])
 
-    def transitions(self) -> list[Transition]:
-        return [self.transition_for(result) for result in self.RESULTS]
+    def ways_out(self) -> dict[str, Transition]:
+        return {result: self.transition_for(result) for result in self.RESULTS}
 
 
 _TASK_RESULTS = {"none": CONTINUE, "positive": _END_POSITIVE, "negative": _END_NEGATIVE}
@@ -211,8 +211,8 @@ class WaitForEventStep(StepBase):
     if_happened: Transition = CONTINUE
     if_not: Transition = CONTINUE
 
-    def transitions(self) -> list[Transition]:
-        return [self.if_happened, self.if_not]
+    def ways_out(self) -> dict[str, Transition]:
+        return {"if_happened": self.if_happened, "if_not": self.if_not}
 
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")]
@@ -269,8 +269,8 @@ class ConditionStep(StepBase):
     if_true: Transition = CONTINUE
     if_false: Transition = CONTINUE
 
-    def transitions(self) -> list[Transition]:
-        return [self.if_true, self.if_false]
+    def ways_out(self) -> dict[str, Transition]:
+        return {"if_true": self.if_true, "if_false": self.if_false}
 
 
 PersonStep = CallStep | TaskStep | ManualEmailStep

@@ -70,6 +70,35 @@ Step = Annotated[
 ]
 
 
+# The step kinds by family, as a designer's palette shows them.
+FAMILIES: dict[str, tuple[type[StepBase], ...]] = {
+    "timers": (DelayStep, DateTimerStep, FieldTimerStep, EventTimerStep),
+    "communications": (EmailStep, SmsStep, VoiceStep, FaxStep, LetterStep),
+    "processes": (
+        ApplyTagStep,
+        RemoveTagStep,
+        NoteStep,
+        CreateTaskStep,
+        AppointmentStep,
+        SetFieldStep,
+        AssignOwnerStep,
+        OpportunityStep,
+        FulfillmentStep,
+        OrderStep,
+        HttpPostStep,
+    ),
+    "people": (CallStep, TaskStep, ManualEmailStep),
+    "decisions": (WaitForEventStep, ConditionStep),
+}
+
+
+def kind_of(step: type[StepBase]) -> str:
+    return str(step.model_fields["kind"].default)
+
+
+FAMILY_OF_KIND = {kind_of(step): family for family, steps in FAMILIES.items() for step in steps}
+
+
 class Track(BaseModel):
     """A start point and the steps that follow it; tracks of one sequence run side by side."""
 

@@ -90,7 +90,14 @@ def _report(
     def step(step_id: str) -> dict[str, Any]:
         return steps.setdefault(
             step_id,
-            {"reached": 0, "completed": 0, "messages": {}, "queued": {}, "task_results": {}},
+            {
+                "reached": 0,
+                "waiting": 0,
+                "completed": 0,
+                "messages": {},
+                "queued": {},
+                "task_results": {},
+            },
         )
 
     for step_id, count in completed:
@@ -105,6 +112,8 @@ def _report(
             # Each track of an enrollment waits at its own step.
             for step_id in current_step.split(","):
                 step(step_id)["reached"] += count
+                if status == "active":
+                    step(step_id)["waiting"] += count
     for step_id, measure, channel, count in messages:
         step(step_id)["messages" if measure == "message" else "queued"][channel] = count
     for step_id, result, count in results:

@@ -10,16 +10,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
 from api.errors import DomainError, describe
-from api.roles import ADMINS, PEOPLE
+from api.roles import ADMINS, DESIGNERS, PEOPLE
 from store.models import User
 from web.auth import SignInNeeded
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+# Everything escaped, the SVG the diagram is drawn in as much as the HTML around it.
+TEMPLATES = Jinja2Templates(
+    env=Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
+)
 # The pages in the bar, and who sees each (those its route lets in).
 NAV = (
     ("/app/todo", "To-Do", PEOPLE),
+    ("/app/sequences", "Sequences", DESIGNERS),
     ("/app/people", "People", ADMINS),
     ("/app/password", "Password", PEOPLE),
 )

@@ -98,6 +98,7 @@ class StepEngagement(BaseModel):
 
 class StepReport(BaseModel):
     reached: int = Field(description="Enrollments that arrived at the step.")
+    waiting: int = Field(description="Active enrollments standing at the step now.")
     completed: int
     messages: dict[str, int] = Field(
         description="Messages handed to their channel (sent, delivered or bounced), by channel."

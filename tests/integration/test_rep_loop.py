@@ -69,6 +69,7 @@ async def test_rep_works_the_calls_and_the_report_counts_them(
     assert report["steps"]["intro"].pop("engagement")["sent"] == 1
     assert report["steps"]["intro"] == {
         "reached": 1,
+        "waiting": 0,
         "completed": 1,
         "messages": {"email": 1},
         "queued": {},
@@ -116,6 +117,7 @@ async def test_report_counts_where_running_enrollments_wait_on_each_track(
     for step_id in ("pause", "hold"):
         assert report["steps"][step_id] == {
             "reached": 2,
+            "waiting": 1,
             "completed": 0,
             "messages": {},
             "queued": {},

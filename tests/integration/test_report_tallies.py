@@ -190,6 +190,7 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
     assert report["steps"]["first"].pop("engagement")["sent"] == 4
     assert report["steps"]["first"] == {
         "reached": 3,
+        "waiting": 0,
         "completed": 3,
         "messages": {"email": 4},
         "queued": {},
@@ -197,6 +198,7 @@ async def test_tallies_follow_moves_loops_results_and_removals(sessionmaker: Ses
     }
     assert report["steps"]["call"] == {
         "reached": 4,
+        "waiting": 2,
         "completed": 1,
         "messages": {},
         "queued": {},

@@ -407,3 +407,13 @@ def test_a_duration_that_is_not_iso_8601_text_is_refused_naming_the_field(durati
         f"duration: {duration!r} is not an ISO 8601 duration; write it like PT30M (30 minutes), "
         "PT2H (2 hours), P3D (3 days) or P1DT12H"
     ), error
+
+
+def test_every_step_kind_belongs_to_one_family() -> None:
+    from typing import get_args
+
+    from sequences import FAMILIES, FAMILY_OF_KIND, Step
+
+    kinds = [str(step.model_fields["kind"].default) for step in get_args(get_args(Step)[0])]
+    assert sorted(kinds) == sorted(FAMILY_OF_KIND)
+    assert sum(len(steps) for steps in FAMILIES.values()) == len(kinds)

@@ -1,0 +1,81 @@
+"""Managers watch a sequence run, in a real browser (Debian's chromium): its tracks drawn side
+by side with each step's live counts; reps are refused the page."""
+
+import httpx
+from playwright.async_api import Browser, expect
+from temporalio.worker import Worker
+
+from store.db import SessionMaker
+from store.models import Role
+from tests.integration.helpers import enroll, new_contact, published_sequence
+from tests.integration.test_web_todo import person, sign_in
+
+TWO_TRACKS = {
+    "tracks": [
+        {
+            "id": "mail",
+            "name": "Mail <b>track</b>",
+            "steps": [
+                {"id": "pause", "kind": "delay", "duration": "PT4S"},
+                {"id": "hello", "kind": "email", "subject": "Hello", "body": "Hi"},
+            ],
+        },
+        {
+            "id": "calls",
+            "steps": [
+                {
+                    "id": "call",
+                    "kind": "call",
+                    "title": "Intro call",
+                    "outcomes": {"no_answer": {"go_to": "call"}},
+                },
+            ],
+        },
+    ]
+}
+
+
+async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    sequence_id = await published_sequence(admin, TWO_TRACKS)
+    await enroll(admin, sequence_id, await new_contact(admin, owner_id=str(manager.id)))
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.get_by_role("link", name="Sequences", exact=True).click()
+    await page.locator("table a").first.click()
+    await expect(page).to_have_url(f"{served_api}/app/sequences/{sequence_id}")
+
+    # Both tracks, side by side; names are text, never markup.
+    await expect(page.locator("svg.diagram text.track")).to_have_text(
+        ["Mail <b>track</b>", "calls"]
+    )
+    pause = page.locator("g.step[data-step=pause]")
+    await expect(pause).to_have_class("step timers")
+    await expect(page.locator("svg.diagram text.arrow-label")).to_contain_text(["no answer"])
+    # The page refreshes its counts by itself: the delay holds the enrollment, then lets go.
+    await expect(pause.locator("tspan.waiting")).to_have_text("1 waiting", timeout=10_000)
+    await expect(pause.locator("tspan.waiting")).to_have_text("0 waiting", timeout=30_000)
+    await expect(page.locator("g.step[data-step=call] tspan.waiting")).to_have_text("1 waiting")
+    await context.close()
+
+
+async def test_a_rep_cannot_open_the_sequences(
+    sessionmaker: SessionMaker, served_api: str, browser: Browser
+) -> None:
+    rep = await person(sessionmaker, Role.rep, "Rita")
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, rep)
+    await expect(page.get_by_role("link", name="Sequences", exact=True)).to_have_count(0)
+    response = await page.goto(f"{served_api}/app/sequences")
+    assert response is not None and response.status == 403
+    await expect(page.get_by_role("alert")).to_contain_text("needs one of the roles")
+    await context.close()
