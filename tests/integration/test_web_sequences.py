@@ -1,6 +1,8 @@
 """Managers watch a sequence run, in a real browser (Debian's chromium): its tracks drawn side
 by side with each step's live counts; reps are refused the page."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 from playwright.async_api import Browser, expect
 from temporalio.worker import Worker
@@ -16,7 +18,7 @@ TWO_TRACKS = {
             "id": "mail",
             "name": "Mail <b>track</b>",
             "steps": [
-                {"id": "pause", "kind": "delay", "duration": "PT4S"},
+                {"id": "pause", "kind": "delay", "duration": "PT12S"},
                 {"id": "hello", "kind": "email", "subject": "Hello", "body": "Hi"},
             ],
         },
@@ -44,7 +46,7 @@ async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
 ) -> None:
     manager = await person(sessionmaker, Role.manager, "Maya")
     sequence_id = await published_sequence(admin, TWO_TRACKS)
-    await enroll(admin, sequence_id, await new_contact(admin, owner_id=str(manager.id)))
+    contact_id = await new_contact(admin, owner_id=str(manager.id))
 
     context = await browser.new_context()
     page = await context.new_page()
@@ -60,10 +62,33 @@ async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
     pause = page.locator("g.step[data-step=pause]")
     await expect(pause).to_have_class("step timers")
     await expect(page.locator("svg.diagram text.arrow-label")).to_contain_text(["no answer"])
-    # The page refreshes its counts by itself: the delay holds the enrollment, then lets go.
-    await expect(pause.locator("tspan.waiting")).to_have_text("1 waiting", timeout=10_000)
+    # The page refreshes its counts by itself (every 5 s): the delay holds the enrollment for
+    # 12 s, then lets go.
+    await expect(pause.locator("tspan.waiting")).to_have_text("0 waiting")
+    await enroll(admin, sequence_id, contact_id)
+    await expect(pause.locator("tspan.waiting")).to_have_text("1 waiting", timeout=15_000)
     await expect(pause.locator("tspan.waiting")).to_have_text("0 waiting", timeout=30_000)
     await expect(page.locator("g.step[data-step=call] tspan.waiting")).to_have_text("1 waiting")
+
+    # The report as charts: where enrollments are, and each step reached.
+    funnel = page.get_by_role("figure", name="Reached, step by step")
+    await expect(funnel.locator("g.bar")).to_have_count(3)
+    for step in ("pause", "hello", "call"):
+        await expect(funnel.locator(f"g.bar[data-label={step}]")).to_have_attribute(
+            "data-value", "1"
+        )
+    statuses = page.get_by_role("figure", name="Where enrollments are")
+    await expect(statuses.locator("g.bar[data-label=active]")).to_have_attribute("data-value", "1")
+    # Filtered to enrollments of a later day, there are none.
+    later = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    await page.get_by_label("Enrolled from (UTC)").fill(later)
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("p.summary")).to_contain_text("0 enrolled")
+    await expect(funnel.locator("g.bar")).to_have_count(0)
+    await page.get_by_label("Enrolled from (UTC)").fill("")
+    await page.get_by_label("Version enrolled on").select_option("1")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("p.summary")).to_contain_text("1 enrolled")
     await context.close()
 
 

@@ -1,11 +1,15 @@
 """Designers' and managers' view of sequences: the list, and each drawn with its live counts."""
 
 import uuid
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BeforeValidator, Field
 
 from api.deps import SessionDep
-from api.errors import NotFound
+from api.errors import Invalid, NotFound
+from api.schemas.common import MAX_VERSION
 from sequences import DefinitionError, SequenceDefinition, parse_definition
 from store import reports, sequences
 from store.models import Sequence
@@ -15,6 +19,9 @@ from web.templating import PageRoute, page
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 SHOWN = 500
+# A filter form sends the fields left empty too.
+EMPTY_IS_NONE = BeforeValidator(lambda value: None if value == "" else value)
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 async def _shown_definition(
@@ -38,15 +45,41 @@ async def sequences_page(request: Request, session: SessionDep, signed: Designer
     return page(request, "sequences.html", signed=signed, sequences=found)
 
 
+def _charts(definition: SequenceDefinition | None, report: dict[str, Any]) -> dict[str, Any]:
+    """The report as bars: outcomes, each step reached (in track order), each to-do's results."""
+    steps = [step for track in definition.tracks for step in track.steps] if definition else []
+    counted = report["steps"]
+    return {
+        "outcomes": [(name, count) for name, count in report["outcomes"].items()],
+        "statuses": [(s, report[s]) for s in ("active", "completed", "stopped", "failed")],
+        "funnel": [(s.id, counted[s.id]["reached"]) for s in steps if s.id in counted],
+        "results": [
+            (s.id, sorted(counted[s.id]["task_results"].items()))
+            for s in steps
+            if s.id in counted and counted[s.id]["task_results"]
+        ],
+    }
+
+
 @router.get("/sequences/{sequence_id}")
 async def sequence_page(
-    sequence_id: uuid.UUID, request: Request, session: SessionDep, signed: DesignerPage
+    sequence_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    signed: DesignerPage,
+    version: Annotated[Version | None, EMPTY_IS_NONE, Query()] = None,
+    since: Annotated[date | None, EMPTY_IS_NONE, Query()] = None,
+    until: Annotated[date | None, EMPTY_IS_NONE, Query()] = None,
 ) -> Response:
     sequence = await sequences.get_sequence(session, sequence_id)
     if sequence is None:
         raise NotFound.of("sequence", sequence_id)
+    if since and until and until < since:
+        raise Invalid(f"until ({until}) comes before since ({since})")
     definition, shown = await _shown_definition(session, sequence)
-    report = await reports.sequence_report(session, sequence.id)
+    report = await reports.sequence_report(
+        session, sequence.id, version=version, since=since, until=until
+    )
     return page(
         request,
         "sequence.html",
@@ -55,4 +88,7 @@ async def sequence_page(
         shown=shown,
         report=report,
         diagram=draw(definition, report) if definition else None,
+        charts=_charts(definition, report),
+        scope={"version": version, "since": since, "until": until},
+        versions=range(1, (sequence.latest_version or 0) + 1),
     )
