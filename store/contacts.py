@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,6 +27,25 @@ async def list_contacts(
         query.order_by(col(Contact.created_at), col(Contact.id)).limit(limit).offset(offset)
     )
     return rows.all(), total or 0
+
+
+async def search(session: AsyncSession, text: str, *, limit: int) -> Seq[Contact]:
+    """Contacts whose name, email or phone contains `text` (any case), newest first."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    name = func.concat_ws(" ", col(Contact.first_name), col(Contact.last_name))
+    rows = await session.scalars(
+        select(Contact)
+        .where(
+            or_(
+                name.ilike(pattern, escape="\\"),
+                col(Contact.email).ilike(pattern, escape="\\"),
+                col(Contact.phone).ilike(pattern, escape="\\"),
+            )
+        )
+        .order_by(col(Contact.created_at).desc(), col(Contact.id))
+        .limit(limit)
+    )
+    return rows.all()
 
 
 async def contacts_by_id(

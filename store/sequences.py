@@ -118,3 +118,20 @@ async def unshare(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.U
         .returning(col(SequenceShare.user_id))
     )
     return result.first() is not None
+
+
+async def published_for(session: AsyncSession, shared_with: uuid.UUID | None) -> Seq[Sequence]:
+    """Published sequences by name; only those shared with `shared_with`, when given."""
+    query = select(Sequence).where(col(Sequence.status) == SequenceStatus.published)
+    if shared_with is not None:
+        query = query.join(SequenceShare, col(SequenceShare.sequence_id) == col(Sequence.id)).where(
+            col(SequenceShare.user_id) == shared_with
+        )
+    return (await session.scalars(query.order_by(col(Sequence.name)))).all()
+
+
+async def names_of(session: AsyncSession, ids: Seq[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(col(Sequence.id), col(Sequence.name)).where(col(Sequence.id).in_(set(ids)))
+    )
+    return {sequence_id: name for sequence_id, name in rows}

@@ -5,9 +5,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from web.pages import links, people, sequences, sign_in, todo
+from web.pages import contacts, links, people, sequences, sign_in, todo
 
-PAGES = (sign_in, links, people, todo, sequences)
+PAGES = (sign_in, links, people, todo, contacts, sequences)
 
 
 def install_web(app: FastAPI) -> None:

@@ -24,6 +24,7 @@ TEMPLATES = Jinja2Templates(
 # The pages in the bar, and who sees each (those its route lets in).
 NAV = (
     ("/app/todo", "To-Do", PEOPLE),
+    ("/app/contacts", "Contacts", PEOPLE),
     ("/app/sequences", "Sequences", DESIGNERS),
     ("/app/people", "People", ADMINS),
     ("/app/password", "Password", PEOPLE),

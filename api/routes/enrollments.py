@@ -31,22 +31,11 @@ from api.schemas.enrollments import (
 )
 from api.services import enrollments as service
 from api.services import removal
-from enrolling.starts import may_enroll_into
-from store import contacts, enrollments, sequences
-from store.models import Enrollment, EnrollmentStatus, Role, Sequence, User
+from store import contacts, enrollments
+from store.models import Enrollment, EnrollmentStatus, Role, User
 from workflows.state import StopRequest
 
 router = APIRouter(tags=["enrollments"], responses=problems(401, 403, 404, 409, 422))
-
-
-async def _sequence_for(session: SessionDep, sequence_id: uuid.UUID, user: User) -> Sequence:
-    """The sequence, if the user may enroll into it: reps only where it is shared with them."""
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
-    if not await may_enroll_into(session, user, sequence_id):
-        raise Forbidden(f"sequence {sequence_id} is not shared with you")
-    return sequence
 
 
 async def _enrollment_for(session: SessionDep, enrollment_id: uuid.UUID, user: User) -> Enrollment:
@@ -72,7 +61,7 @@ async def enroll(
     response: Response,
 ) -> EnrollmentRead | BulkEnrollResponse:
     """Enroll one contact (201), or a list or a filter's matches with a result each (200)."""
-    sequence = await _sequence_for(session, sequence_id, user)
+    sequence = await service.sequence_to_enroll_into(session, user, sequence_id)
     if body.filter is not None:
         contact_ids = await contacts.matching_ids(
             session, **body.filter.model_dump(), limit=MAX_BULK + 1
@@ -127,7 +116,7 @@ async def list_sequence_enrollments(
     offset: Offset = 0,
 ) -> list[EnrollmentRead]:
     """The sequence's enrollments, newest first, optionally by status."""
-    await _sequence_for(session, sequence_id, user)
+    await service.sequence_to_enroll_into(session, user, sequence_id)
     rows = await enrollments.list_enrollments(
         session, sequence_id=sequence_id, status=status_filter, limit=limit, offset=offset
     )

@@ -22,7 +22,6 @@ from api.schemas.tasks import (
 )
 from api.services import todo as todo_service
 from store import contacts, tasks
-from store.models import Role
 
 router = APIRouter(tags=["tasks"], responses=problems(401, 403, 404, 409, 422))
 
@@ -141,8 +140,7 @@ async def contact_tasks(
     """The contact's to-do items the caller may see (a rep: their own), oldest first."""
     if await contacts.get_contact(session, contact_id) is None:
         raise NotFound.of("contact", contact_id)
-    # The rule of GET /tasks/{id} (todo.may_act_on), as a filter.
-    only_for = user.id if user.role == Role.rep else None
+    only_for = todo_service.only_assigned_to(user)
     return [
         TaskRead.model_validate(t, from_attributes=True)
         for t in await tasks.tasks_for_contact(session, contact_id, assigned_to=only_for)

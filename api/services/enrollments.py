@@ -10,14 +10,26 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Conflict, Invalid, NotFound, Unavailable
+from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from enrolling.fan_out import signal_workflow
-from enrolling.starts import EnrollResult, start_enrollments
+from enrolling.starts import EnrollResult, may_enroll_into, start_enrollments
 from sequences import parse_definition
 from store import enrollments, sequences
 from store.models import Enrollment, EnrollmentStatus, Sequence, SequenceStatus, Task, User
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.state import NOT_APPLICABLE, NOT_AWAITED, StopRequest, TaskOutcome
+
+
+async def sequence_to_enroll_into(
+    session: AsyncSession, user: User, sequence_id: uuid.UUID
+) -> Sequence:
+    """The sequence, if the user may enroll into it: reps only where it is shared with them."""
+    sequence = await sequences.get_sequence(session, sequence_id)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    if not await may_enroll_into(session, user, sequence_id):
+        raise Forbidden(f"sequence {sequence_id} is not shared with you")
+    return sequence
 
 
 async def enroll(

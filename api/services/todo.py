@@ -23,6 +23,11 @@ def may_act_on(user: User, task: Task) -> bool:
     return user.role != Role.rep or task.assigned_to == user.id
 
 
+def only_assigned_to(user: User) -> uuid.UUID | None:
+    """Whose to-dos the user sees in a contact's: a rep only their own (may_act_on's rule)."""
+    return user.id if user.role == Role.rep else None
+
+
 async def task_for(session: AsyncSession, user: User, task_id: uuid.UUID) -> Task:
     """The to-do, if the user may act on it."""
     task = await tasks.get_task(session, task_id)
