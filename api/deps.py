@@ -83,8 +83,3 @@ Designer = Annotated[User, require_role(DESIGNERS)]
 Person = Annotated[User, require_role(PEOPLE)]
 Admin = Annotated[User, require_role(ADMINS)]
 Operator = Annotated[User, require_role(OPERATORS)]
-
-
-def may_act_on_any_enrollment(user: User) -> bool:
-    """Reps act only on enrollments they started and in sequences shared with them."""
-    return user.role != Role.rep

@@ -1,5 +1,4 @@
 import uuid
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response, status
 
@@ -9,9 +8,8 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
-    may_act_on_any_enrollment,
 )
-from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, problems
+from api.errors import Conflict, Invalid, NotFound, problems
 from api.schemas.common import Limit, Offset
 from api.schemas.enrollments import (
     MAX_BULK,
@@ -30,20 +28,11 @@ from api.schemas.enrollments import (
     StopBody,
 )
 from api.services import enrollments as service
-from api.services import removal
+from api.services import removal, steering
 from store import contacts, enrollments
-from store.models import Enrollment, EnrollmentStatus, Role, User
-from workflows.state import StopRequest
+from store.models import EnrollmentStatus
 
 router = APIRouter(tags=["enrollments"], responses=problems(401, 403, 404, 409, 422))
-
-
-async def _enrollment_for(session: SessionDep, enrollment_id: uuid.UUID, user: User) -> Enrollment:
-    """The enrollment, if the user may control it: reps only the ones they started."""
-    enrollment = await service.get_or_404(session, enrollment_id)
-    if not may_act_on_any_enrollment(user) and enrollment.enrolled_by != user.id:
-        raise Forbidden(f"enrollment {enrollment_id} was started by someone else")
-    return enrollment
 
 
 @router.post(
@@ -138,16 +127,6 @@ async def get_enrollment(
     )
 
 
-def _stop_request(body: StopBody | BulkStop, user: User) -> StopRequest:
-    """A rep's stop closes only the rep's own to-dos, as the rep may act on no others."""
-    return StopRequest(
-        reason=body.reason,
-        open_tasks=body.open_tasks,
-        stopped_by=str(user.id),
-        only_assigned_to=str(user.id) if user.role == Role.rep else None,
-    )
-
-
 @router.post("/enrollments/{enrollment_id}/stop", status_code=status.HTTP_202_ACCEPTED)
 async def stop_enrollment(
     enrollment_id: uuid.UUID,
@@ -158,8 +137,10 @@ async def stop_enrollment(
 ) -> Accepted:
     """Stop: no further actions until reactivated."""
     body = body or StopBody()
-    enrollment = await _enrollment_for(session, enrollment_id, user)
-    await service.stop(temporal, enrollment, _stop_request(body, user))
+    enrollment = await steering.enrollment_to_steer(session, user, enrollment_id)
+    await service.stop(
+        temporal, enrollment, steering.stop_request(user, body.reason, body.open_tasks)
+    )
     return Accepted(
         enrollment_id=enrollment.id, requested="stop", detail="the enrollment stops now"
     )
@@ -170,7 +151,7 @@ async def reactivate_enrollment(
     enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> Accepted:
     """Resume a stopped enrollment where it stopped; timers that came due meanwhile fire now."""
-    enrollment = await _enrollment_for(session, enrollment_id, user)
+    enrollment = await steering.enrollment_to_steer(session, user, enrollment_id)
     await service.signal(temporal, enrollment, "reactivate")
     return Accepted(
         enrollment_id=enrollment.id, requested="reactivate", detail="the enrollment resumes now"
@@ -182,7 +163,7 @@ async def retry_enrollment(
     enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> Accepted:
     """Run a failed enrollment's failed step again."""
-    enrollment = await _enrollment_for(session, enrollment_id, user)
+    enrollment = await steering.enrollment_to_steer(session, user, enrollment_id)
     await service.signal(temporal, enrollment, "retry")
     return Accepted(
         enrollment_id=enrollment.id, requested="retry", detail="the failed step runs again now"
@@ -203,17 +184,38 @@ async def remove_enrollment(
     return Removed(enrollment_id=enrollment.id, workflow_runs_deleted=runs)
 
 
+def _bulk(answers: list[steering.Answer]) -> BulkResponse:
+    return BulkResponse(
+        results=[
+            BulkResult(enrollment_id=a.enrollment_id, status_code=a.status_code, detail=a.detail)
+            for a in answers
+        ]
+    )
+
+
 @router.post("/enrollments/stop")
 async def stop_many(
     body: BulkStop, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> BulkResponse:
     """Stop many enrollments; each gets the answer its own stop would have had."""
+    return _bulk(
+        await steering.stop_each(
+            session,
+            temporal,
+            user,
+            body.enrollment_ids,
+            reason=body.reason,
+            open_tasks=body.open_tasks,
+        )
+    )
 
-    async def stop_one(enrollment_id: uuid.UUID) -> None:
-        enrollment = await _enrollment_for(session, enrollment_id, user)
-        await service.stop(temporal, enrollment, _stop_request(body, user))
 
-    return await _each(body.enrollment_ids, stop_one, "the enrollment stops now")
+@router.post("/enrollments/reactivate")
+async def reactivate_many(
+    body: BulkControl, session: SessionDep, temporal: TemporalDep, user: CurrentUser
+) -> BulkResponse:
+    """Reactivate many stopped enrollments; each gets the answer its own would have had."""
+    return _bulk(await steering.reactivate_each(session, temporal, user, body.enrollment_ids))
 
 
 @router.post("/enrollments/remove")
@@ -222,30 +224,11 @@ async def remove_many(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    _: Operator,
+    user: Operator,
 ) -> BulkResponse:
     """Remove many enrollments for good; each gets the answer its own removal would have had."""
-
-    async def remove_one(enrollment_id: uuid.UUID) -> None:
-        enrollment = await service.get_or_404(session, enrollment_id)
-        await removal.remove_enrollment(temporal, settings.temporal_task_queue, enrollment)
-
-    return await _each(body.enrollment_ids, remove_one, "removed")
-
-
-async def _each(
-    ids: list[uuid.UUID], act: Callable[[uuid.UUID], Awaitable[None]], done: str
-) -> BulkResponse:
-    results = []
-    for enrollment_id in dict.fromkeys(ids):
-        try:
-            await act(enrollment_id)
-        except DomainError as error:
-            results.append(
-                BulkResult(
-                    enrollment_id=enrollment_id, status_code=error.status_code, detail=error.message
-                )
-            )
-        else:
-            results.append(BulkResult(enrollment_id=enrollment_id, status_code=202, detail=done))
-    return BulkResponse(results=results)
+    return _bulk(
+        await steering.remove_each(
+            session, temporal, settings.temporal_task_queue, user, body.enrollment_ids
+        )
+    )

@@ -61,6 +61,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/enrollments/{enrollment_id}/retry"): ALL,
     ("DELETE", "/enrollments/{enrollment_id}"): OPERATORS,
     ("POST", "/enrollments/stop"): ALL,
+    ("POST", "/enrollments/reactivate"): ALL,
     ("POST", "/enrollments/remove"): OPERATORS,
     ("GET", "/todo"): ALL,
     ("GET", "/tasks/{task_id}"): ALL,

@@ -88,6 +88,12 @@ async def test_stop_and_remove_many(admin: httpx.AsyncClient, worker: Worker) ->
     again = await admin.post("/enrollments/stop", json={"enrollment_ids": [first["id"]]})
     assert again.json()["results"][0]["status_code"] == 409
 
+    resumed = await admin.post(
+        "/enrollments/reactivate", json={"enrollment_ids": [first["id"], missing]}
+    )
+    assert [r["status_code"] for r in resumed.json()["results"]] == [202, 404]
+    await enrollment_status(admin, first["id"], "active")
+
     removed = await admin.post(
         "/enrollments/remove", json={"enrollment_ids": [first["id"], second["id"]]}
     )
