@@ -23,7 +23,8 @@ class Enrollment(SQLModel, table=True):
     """Projection of an enrollment workflow, written by its activities, read by the API."""
 
     __table_args__ = (
-        Index("ix_enrollment_sequence_status", "sequence_id", "status"),
+        # A sequence's enrollments, newest first (the lists page through them).
+        Index("ix_enrollment_sequence_created", "sequence_id", "created_at"),
         Index("ix_enrollment_contact", "contact_id"),
     )
 

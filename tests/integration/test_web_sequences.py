@@ -9,7 +9,14 @@ from temporalio.worker import Worker
 
 from store.db import SessionMaker
 from store.models import Role
-from tests.integration.helpers import enroll, new_contact, published_sequence
+from tests.integration.helpers import (
+    enroll,
+    enrollment_status,
+    eventually,
+    get_json,
+    new_contact,
+    published_sequence,
+)
 from tests.integration.test_web_todo import person, sign_in
 
 TWO_TRACKS = {
@@ -103,4 +110,63 @@ async def test_a_rep_cannot_open_the_sequences(
     response = await page.goto(f"{served_api}/app/sequences")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("alert")).to_contain_text("needs one of the roles")
+    await context.close()
+
+
+async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    sequence_id = await published_sequence(admin, TWO_TRACKS)
+    ada = await new_contact(admin, first_name="Ada", owner_id=str(manager.id))
+    bob = await new_contact(admin, first_name="Bob", owner_id=str(manager.id))
+    first, second = [await enroll(admin, sequence_id, c) for c in (ada, bob)]
+    await eventually(
+        lambda: get_json(admin, "/todo?everyone=true"), lambda page: len(page["items"]) == 2
+    )
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}")
+    await page.get_by_role("link", name="Enrolled contacts").click()
+    listed = page.get_by_role("table", name="Enrollments").locator("tr.enrollment")
+    await expect(listed).to_have_count(2)
+
+    # Stop both, cancelling their open calls.
+    await page.get_by_label("Choose Ada").check()
+    await page.get_by_label("Choose Bob").check()
+    await page.get_by_role("radio", name="Stop").check()
+    await page.get_by_role("radio", name="cancel", exact=True).check()
+    await page.get_by_role("button", name="Apply").click()
+    answers = page.get_by_role("table", name="Results").locator("tr.answer.status-202")
+    await expect(answers).to_have_count(2)
+    for enrollment in (first, second):
+        await enrollment_status(admin, enrollment["id"], "stopped")
+    assert (await get_json(admin, "/todo?everyone=true"))["items"] == []
+
+    # Reactivate Ada; removing Bob asks to be meant first.
+    await page.get_by_role("link", name="Back to the enrolled contacts").click()
+    await page.get_by_label("Choose Ada").check()
+    await page.get_by_role("radio", name="Reactivate").check()
+    await page.get_by_role("button", name="Apply").click()
+    await expect(answers).to_have_count(1)
+    await enrollment_status(admin, first["id"], "active")
+    await page.get_by_role("link", name="Back to the enrolled contacts").click()
+    await page.get_by_label("Choose Bob").check()
+    await page.get_by_role("radio", name="Remove for good").check()
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.get_by_role("alert")).to_contain_text("removing is for good")
+    await page.go_back()
+    await page.get_by_label("Choose Bob").check()
+    await page.get_by_role("radio", name="Remove for good").check()
+    await page.get_by_label("I mean it").check()
+    await page.get_by_role("button", name="Apply").click()
+    await expect(answers).to_have_count(1)
+    remaining = await get_json(admin, f"/sequences/{sequence_id}/enrollments")
+    assert [e["id"] for e in remaining] == [first["id"]]
     await context.close()

@@ -203,8 +203,10 @@ def upgrade() -> None:
     op.execute(FUNCTIONS)
     op.execute("DROP FUNCTION report_step_add(uuid, text, text, text, smallint, integer)")
     op.execute(BACKFILL)
-    # No report reads enrollments any more: their index need only find a sequence's by status.
-    op.create_index("ix_enrollment_sequence_status", "enrollment", ["sequence_id", "status"])
+    # No report reads enrollments any more: their index need only page through a sequence's.
+    op.create_index(
+        "ix_enrollment_sequence_created", "enrollment", ["sequence_id", "created_at"]
+    )
     op.drop_index("ix_enrollment_report", table_name="enrollment")
 
 
@@ -215,7 +217,7 @@ def downgrade() -> None:
         ["sequence_id", "status", "outcome", "current_step"],
         postgresql_include=["version", "created_at"],
     )
-    op.drop_index("ix_enrollment_sequence_status", table_name="enrollment")
+    op.drop_index("ix_enrollment_sequence_created", table_name="enrollment")
     op.execute("DROP VIEW report_step_facts")
     op.execute("DROP FUNCTION report_days(timestamptz)")
     for table, (key, count) in TALLIES.items():
