@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos histories install upgrade clean system-packages
+.PHONY: run test lint bench chaos histories screenshots install upgrade clean system-packages
 
 # Installs exactly what the lock files hold: requirements-dev.lock for development and tests,
 # requirements.lock (the same versions, without the dev tools) for the image. `make upgrade`
@@ -45,6 +45,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# The web app's main pages, as docs/screenshots/*.png, taken by its browser tests on the way.
+screenshots: $(STAMP) system-packages
+	mkdir -p docs/screenshots
+	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
+		tests/integration/test_web_todo.py tests/integration/test_web_sequences.py \
+		tests/integration/test_web_contacts.py
 
 # Kill the worker and restart Temporal while 500 enrollments run; fails if an email is lost or sent twice.
 chaos: $(STAMP)

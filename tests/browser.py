@@ -6,7 +6,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # A person's desktop browser, as sites see it: headless Chromium names itself HeadlessChrome,
@@ -39,3 +39,11 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Keep the page as docs/screenshots/<name>.png when `make screenshots` asks (SCREENSHOTS
+    names the folder); otherwise nothing."""
+    folder = os.environ.get("SCREENSHOTS")
+    if folder:
+        await page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)

@@ -7,6 +7,7 @@ from temporalio.worker import Worker
 
 from store.db import SessionMaker
 from store.models import Role
+from tests.browser import screenshot
 from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
 from tests.integration.test_web_todo import person, sign_in
 
@@ -64,4 +65,5 @@ async def test_a_rep_finds_contacts_enrolls_them_and_reads_a_timeline(
     await results.get_by_role("link", name="Ada Lovelace").click()
     await expect(page.locator("tr.enrollment")).to_contain_text("active")
     await expect(page.get_by_role("region", name="Timeline")).to_contain_text("Welcome aboard")
+    await screenshot(page, "contact")
     await context.close()

@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 
 from store.db import SessionMaker
 from store.models import Role
+from tests.browser import screenshot
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
@@ -77,6 +78,7 @@ async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
     await expect(pause.locator("tspan.waiting")).to_have_text("0 waiting", timeout=30_000)
     await expect(page.locator("g.step[data-step=call] tspan.waiting")).to_have_text("1 waiting")
 
+    await screenshot(page, "sequence")
     # The report as charts: where enrollments are, and each step reached.
     funnel = page.get_by_role("figure", name="Reached, step by step")
     await expect(funnel.locator("g.bar")).to_have_count(3)
@@ -136,6 +138,7 @@ async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list
     await page.get_by_role("link", name="Enrolled contacts").click()
     listed = page.get_by_role("table", name="Enrollments").locator("tr.enrollment")
     await expect(listed).to_have_count(2)
+    await screenshot(page, "enrollments")
 
     # Stop both, cancelling their open calls.
     await page.get_by_label("Choose Ada").check()

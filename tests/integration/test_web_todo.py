@@ -12,6 +12,7 @@ from api.services import people
 from store import users
 from store.db import SessionMaker, transaction
 from store.models import Company, Contact, Note, Role, User
+from tests.browser import screenshot
 from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
 
 PASSWORD = "correct horse battery"
@@ -106,6 +107,7 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
     await call.get_by_text("Recent messages and notes").click()
     await expect(call).to_contain_text("Met at the trade fair")
 
+    await screenshot(page, "todo")
     await call.get_by_label("Notes").fill("Voicemail, will try Thursday")
     await call.get_by_role("button", name="no answer").click()
     await expect(page).to_have_url(f"{served_api}/app/todo")
