@@ -6,13 +6,16 @@ from collections import defaultdict
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Company, Contact, Message, Note, User
+
+# A note's first characters are enough for a card.
+NOTE_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -47,34 +50,47 @@ async def cards(
     for contact_id, company, owner_name, owner_email in people:
         found[contact_id] = Card(company=company, owner=owner_name or owner_email)
 
-    for message in await _latest(session, Message, ids, latest):
-        found[message.contact_id].messages.append(
-            Recent(message.created_at, message.channel, message.subject or message.status.value)
-        )
-    for note in await _latest(session, Note, ids, latest):
-        found[note.contact_id].notes.append(Recent(note.created_at, note.kind, note.body))
+    messages = func.coalesce(
+        func.nullif(col(Message.subject), ""), cast(col(Message.status), String)
+    )
+    for contact_id, at, what, detail in await _latest(
+        session, Message, ids, latest, col(Message.channel), messages
+    ):
+        found[contact_id].messages.append(Recent(at, what, detail))
+    for contact_id, at, what, detail in await _latest(
+        session, Note, ids, latest, col(Note.kind), func.left(col(Note.body), NOTE_SHOWN)
+    ):
+        found[contact_id].notes.append(Recent(at, what, detail))
     return found
 
 
-Row = TypeVar("Row", Message, Note)
-
-
 async def _latest(
-    session: AsyncSession, table: type[Row], ids: list[uuid.UUID], latest: int
-) -> Seq[Row]:
-    """Each contact's `latest` rows of the table, newest first."""
+    session: AsyncSession,
+    table: type[Message] | type[Note],
+    ids: list[uuid.UUID],
+    latest: int,
+    what: Any,
+    detail: Any,
+) -> list[Any]:
+    """(contact, time, what, detail) of each contact's `latest` rows of the table, newest first;
+    only the columns shown are read."""
     rank = func.row_number().over(
         partition_by=col(table.contact_id), order_by=col(table.created_at).desc()
     )
     ranked = (
-        select(col(table.id).label("id"), rank.label("n"))
+        select(
+            col(table.contact_id).label("contact_id"),
+            col(table.created_at).label("at"),
+            what.label("what"),
+            detail.label("detail"),
+            rank.label("n"),
+        )
         .where(col(table.contact_id).in_(ids))
         .subquery()
     )
-    rows = await session.scalars(
-        select(table)
-        .join(ranked, col(table.id) == ranked.c.id)
+    rows = await session.execute(
+        select(ranked.c.contact_id, ranked.c.at, ranked.c.what, ranked.c.detail)
         .where(ranked.c.n <= latest)
-        .order_by(col(table.created_at).desc())
+        .order_by(ranked.c.at.desc())
     )
-    return rows.all()
+    return list(rows)

@@ -53,17 +53,6 @@ async def signed_in(request: Request, session: SessionDep) -> Signed:
 SignedIn = Annotated[Signed, Depends(signed_in)]
 
 
-def page_for(roles: tuple[Role, ...]) -> object:
-    async def check(signed: SignedIn) -> Signed:
-        check_role(signed.user, roles)
-        return signed
-
-    return Depends(check)
-
-
-DesignerPage = Annotated[Signed, page_for(DESIGNERS)]
-
-
 def same_origin(request: Request) -> None:
     """A browser names where a form was sent from; it must be this app."""
     origin = request.headers.get("origin")
@@ -84,16 +73,27 @@ async def form_of_session(
 SignedForm = Annotated[Signed, Depends(form_of_session)]
 
 
-def form_for(roles: tuple[Role, ...]) -> object:
-    async def check(signed: SignedForm) -> Signed:
-        check_role(signed.user, roles)
-        return signed
+def page_for(roles: tuple[Role, ...], *, form: bool = False) -> object:
+    """A page (or, with `form`, a form) that only these roles may open or send."""
 
-    return Depends(check)
+    async def page(signed: SignedIn) -> Signed:
+        return _allowed(signed, roles)
+
+    async def sent(signed: SignedForm) -> Signed:
+        return _allowed(signed, roles)
+
+    return Depends(sent if form else page)
 
 
+def _allowed(signed: Signed, roles: tuple[Role, ...]) -> Signed:
+    check_role(signed.user, roles)
+    return signed
+
+
+DesignerPage = Annotated[Signed, page_for(DESIGNERS)]
+DesignerForm = Annotated[Signed, page_for(DESIGNERS, form=True)]
 AdminPage = Annotated[Signed, page_for(ADMINS)]
-AdminForm = Annotated[Signed, form_for(ADMINS)]
+AdminForm = Annotated[Signed, page_for(ADMINS, form=True)]
 
 
 def secure_cookies(request: Request) -> bool:

@@ -7,17 +7,15 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid, NotFound
-from api.roles import DESIGNERS
 from api.services import steering
 from store import contacts, enrollments, sequences
 from store.models import EnrollmentStatus
-from web.auth import DesignerPage, Signed, form_for
+from web.auth import DesignerForm, DesignerPage
 from web.templating import PageRoute, page
 from workflows.state import OpenTasks
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 PAGE = 50
-DesignerForm = Annotated[Signed, form_for(DESIGNERS)]
 
 
 @router.get("/sequences/{sequence_id}/enrollments")

@@ -18,8 +18,8 @@ from web.templating import PageRoute, page
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 
-# More than a person works through in a day; the rest wait for the next page of work.
-SHOWN = 200
+# A day's work or so; the rest are on the next pages, soonest due first.
+SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,13 @@ async def todo_page(
     session: SessionDep,
     signed: SignedIn,
     everyone: Annotated[bool, Query(description="Managers and admins: all of it.")] = False,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     user = signed.user
-    rows = await todo.open_todo(session, user, everyone=everyone, limit=SHOWN)
+    rows = await todo.open_todo(
+        session, user, everyone=everyone, limit=SHOWN + 1, offset=(page_number - 1) * SHOWN
+    )
+    more, rows = len(rows) > SHOWN, rows[:SHOWN]
     supervises = user.role in todo.SUPERVISORS
     colleagues = [u for u in await users.list_users(session) if u.role in PEOPLE]
     now = utcnow()
@@ -78,6 +82,8 @@ async def todo_page(
         colleagues=colleagues if supervises else [],
         names={u.id: u.name or u.email for u in colleagues},
         snoozes=list(SNOOZES),
+        page_number=page_number,
+        more=more,
     )
 
 

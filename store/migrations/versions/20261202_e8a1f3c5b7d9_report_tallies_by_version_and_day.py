@@ -204,9 +204,7 @@ def upgrade() -> None:
     op.execute("DROP FUNCTION report_step_add(uuid, text, text, text, smallint, integer)")
     op.execute(BACKFILL)
     # No report reads enrollments any more: their index need only page through a sequence's.
-    op.create_index(
-        "ix_enrollment_sequence_created", "enrollment", ["sequence_id", "created_at"]
-    )
+    op.create_index("ix_enrollment_sequence_created", "enrollment", ["sequence_id", "created_at"])
     op.drop_index("ix_enrollment_report", table_name="enrollment")
 
 
