@@ -1,34 +1,37 @@
-"""The engagement loop through `make run`'s stack, by a person in a real browser (Debian's
-chromium): the email shown in the mailbox is an open, its tracked link leads to the stand-in
-website, whose visit steers the enrollment, and a reply written in the mailbox ends it, as a
-reply would in production; the report says what the step achieved."""
+"""People through `make run`'s stack, in a real browser (Debian's chromium). A lead: the email
+shown in the mailbox is an open, its tracked link leads to the stand-in website, whose visit
+steers the enrollment, and a reply written in the mailbox ends it, as a reply would in
+production; the report says what the step achieved. The first admin: signs in to the web app
+with the password the stack printed once, and again with a one-time link the mailbox shows."""
 
+import re
 from collections.abc import Iterator
-from pathlib import Path
 from subprocess import Popen
 
 import httpx
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from tests.browser import DESKTOP_AGENT
-from tests.e2e.stack import mailbox_until, stack_ports, start_stack, stop_everything
+from tests.e2e.stack import OUTPUTS, mailbox_until, stack_ports, start_stack, stop_everything
 from tests.integration.helpers import eventually
 
 Stack = tuple[Popen[str], dict[str, int], str]
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the module's tests: starting one costs most of a test's time."""
+    data = tmp_path_factory.mktemp("stack") / "data"
     ports = stack_ports()
     # The person in this test follows the link at once, as no person could: no click counts
     # as a scanner's for being quick.
-    process, key = start_stack(tmp_path / "data", ports, settings={"TRACKING_SCANNER_SECONDS": "0"})
+    process, key = start_stack(data, ports, settings={"TRACKING_SCANNER_SECONDS": "0"})
     assert key
     try:
         yield process, ports, key
     finally:
-        stop_everything(process, tmp_path / "data")
+        stop_everything(process, data)
 
 
 async def test_a_visit_from_the_mailbox_steers_and_a_reply_from_it_ends_the_enrollment(
@@ -119,3 +122,35 @@ async def test_a_visit_from_the_mailbox_steers_and_a_reply_from_it_ends_the_enro
         assert [achieved[k] for k in ("sent", "opened", "clicked", "replied")] == [1, 1, 1, 1]
         assert achieved["links"] == {f"{mailbox}/site/pricing": 1}
         await context.close()
+
+
+async def test_the_first_admin_signs_in_by_password_and_by_link(
+    stack: Stack, browser: Browser
+) -> None:
+    process, ports, _ = stack
+    api = f"http://127.0.0.1:{ports['api_port']}"
+    printed = "".join(OUTPUTS[process.pid])
+    found = re.search(r"as admin@localhost with the password (\S+) ", printed)
+    assert found, printed
+    assert f"Sign in to the web app at {api}/app" in printed
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{api}/app")
+    await page.get_by_label("Email", exact=True).fill("admin@localhost")
+    await page.get_by_label("Password").fill(found.group(1))
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{api}/app/todo")
+    await page.get_by_role("button", name="Sign out").click()
+
+    await page.get_by_label("Email me a sign-in link").fill("admin@localhost")
+    await page.get_by_role("button", name="Send the link").click()
+    messages = await mailbox_until(ports["mailbox_port"], "Your sign-in link")
+    [text] = [m["text"] for m in messages if m["subject"] == "Your sign-in link"]
+    link = re.search(r"http://\S+/app/link/\S+", text)
+    assert link and link.group(0).startswith(api), text
+    await page.goto(link.group(0))
+    await page.get_by_role("button", name="Sign in with this link").click()
+    await expect(page).to_have_url(f"{api}/app/todo")
+    await expect(page.locator("header.bar")).to_contain_text("admin@localhost")
+    await context.close()
