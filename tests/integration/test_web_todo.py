@@ -108,6 +108,10 @@ async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
     await expect(call).to_contain_text("Met at the trade fair")
 
     await screenshot(page, "todo")
+    # On a phone's width nothing needs scrolling sideways.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 720})
     await call.get_by_label("Notes").fill("Voicemail, will try Thursday")
     await call.get_by_role("button", name="no answer").click()
     await expect(page).to_have_url(f"{served_api}/app/todo")
