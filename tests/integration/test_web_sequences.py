@@ -173,3 +173,37 @@ async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list
     remaining = await get_json(admin, f"/sequences/{sequence_id}/enrollments")
     assert [e["id"] for e in remaining] == [first["id"]]
     await context.close()
+
+
+async def test_a_manager_compares_versions_and_sees_the_drafts_changes(
+    admin: httpx.AsyncClient, sessionmaker: SessionMaker, served_api: str, browser: Browser
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    sequence_id = await published_sequence(admin, TWO_TRACKS)
+    second = {"tracks": [dict(track) for track in TWO_TRACKS["tracks"]]}
+    mail = second["tracks"][0]
+    mail["steps"] = [
+        {"id": "pause", "kind": "delay", "duration": "P1D"},
+        {"id": "hello", "kind": "email", "subject": "Hello", "body": "Hi"},
+        {"id": "tag", "kind": "apply_tag", "tag": "welcomed"},
+    ]
+    for definition, publish in ((second, True), (TWO_TRACKS, False)):
+        edited = await admin.put(
+            f"/sequences/{sequence_id}", json={"name": "Welcome", "definition": definition}
+        )
+        assert edited.status_code == 200, edited.text
+        if publish:
+            assert (await admin.post(f"/sequences/{sequence_id}/publish")).status_code == 201
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}")
+    await page.get_by_role("link", name="Versions").click()
+    compared = page.get_by_role("region", name="Compare")
+    await expect(compared).to_contain_text("Version 1 to version 2")
+    await expect(compared.locator("li.added")).to_have_text(["mail: tag added"])
+    await expect(compared.locator("li.changed")).to_have_text(["mail: pause changed: duration"])
+    draft = page.get_by_role("region", name="The draft")
+    await expect(draft.locator("li.removed")).to_have_text(["mail: tag removed"])
+    await context.close()

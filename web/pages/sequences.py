@@ -15,6 +15,7 @@ from store import reports, sequences
 from store.models import Sequence
 from web.auth import DesignerPage
 from web.diagram import draw
+from web.diff import changes
 from web.templating import PageRoute, page
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
@@ -91,4 +92,43 @@ async def sequence_page(
         charts=_charts(definition, report),
         scope={"version": version, "since": since, "until": until},
         versions=range(1, (sequence.latest_version or 0) + 1),
+    )
+
+
+@router.get("/sequences/{sequence_id}/versions")
+async def versions_page(
+    sequence_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    signed: DesignerPage,
+    before: Annotated[Version | None, EMPTY_IS_NONE, Query(alias="from")] = None,
+    after: Annotated[Version | None, EMPTY_IS_NONE, Query(alias="to")] = None,
+) -> Response:
+    """The published versions; what changed from one to another (by default, the newest from
+    the one before it); and what the draft changes from the newest."""
+    sequence = await sequences.get_sequence(session, sequence_id)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    versions = {v.version: v for v in await sequences.versions_of(session, sequence.id)}
+    for asked in (before, after):
+        if asked is not None and asked not in versions:
+            raise NotFound(f"sequence {sequence_id} has no version {asked}")
+    newest = sequence.latest_version
+    after = after or newest
+    before = before or (after - 1 if after else None)
+    compared = (
+        changes(versions[before].definition, versions[after].definition)
+        if before in versions and after in versions
+        else None
+    )
+    return page(
+        request,
+        "versions.html",
+        signed=signed,
+        sequence=sequence,
+        versions=sorted(versions.values(), key=lambda v: -v.version),
+        before=before,
+        after=after,
+        compared=compared,
+        draft=changes(versions[newest].definition, sequence.definition) if newest else None,
     )
