@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from api.errors import Conflict
 from sequences import parse_definition
 from store import enrollments, sequences
-from store.models import Sequence
+from store.models import Enrollment, Sequence
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.state import MigrateRequest, missing_positions
 
@@ -18,14 +19,17 @@ from workflows.state import MigrateRequest, missing_positions
 CONCURRENCY = 16
 
 
-async def migrate_to_latest(
-    session: AsyncSession, temporal: Client, sequence: Sequence
-) -> dict[str, Any]:
-    """Move every running enrollment on an older version to the latest one, or none of them.
+@dataclass(frozen=True)
+class Plan:
+    """What migrating to the newest version would do: the running enrollments on older ones,
+    and those of them standing on steps the newest lacks (which block it)."""
 
-    All-or-nothing, so a sequence never ends up split by a half-done migration: when some
-    enrollment stands on a step the new version lacks, nothing moves and the 409 lists them.
-    """
+    request: MigrateRequest
+    older: list[Enrollment]
+    blocked: list[dict[str, Any]]
+
+
+async def plan_migration(session: AsyncSession, temporal: Client, sequence: Sequence) -> Plan:
     if sequence.latest_version is None:
         raise Conflict(f"sequence {sequence.id} has no published version to migrate to")
     version = await sequences.get_version(session, sequence.id, sequence.latest_version)
@@ -48,13 +52,26 @@ async def migrate_to_latest(
         return {"enrollment_id": str(enrollment_id), "positions": missing} if missing else None
 
     found = await asyncio.gather(*(blockers(e.workflow_id, e.id) for e in older))
-    blocked = [b for b in found if b is not None]
-    if blocked:
+    return Plan(request, older, [b for b in found if b is not None])
+
+
+async def migrate_to_latest(
+    session: AsyncSession, temporal: Client, sequence: Sequence
+) -> dict[str, Any]:
+    """Move every running enrollment on an older version to the latest one, or none of them.
+
+    All-or-nothing, so a sequence never ends up split by a half-done migration: when some
+    enrollment stands on a step the new version lacks, nothing moves and the 409 lists them.
+    """
+    plan = await plan_migration(session, temporal, sequence)
+    request, older = plan.request, plan.older
+    if plan.blocked:
         raise Conflict(
-            f"{len(blocked)} enrollment(s) stand on steps that version {version.version} no "
-            "longer has; nothing was migrated",
-            blocked=blocked,
+            f"{len(plan.blocked)} enrollment(s) stand on steps that version {request.version} "
+            "no longer has; nothing was migrated",
+            blocked=plan.blocked,
         )
+    gate = asyncio.Semaphore(CONCURRENCY)
 
     async def move(workflow_id: str, enrollment_id: uuid.UUID) -> dict[str, str] | None:
         async with gate:
@@ -73,7 +90,7 @@ async def migrate_to_latest(
         if r is not None
     ]
     return {
-        "version": version.version,
+        "version": request.version,
         "migrated": len(older) - len(refused),
         "not_migrated": refused,
     }

@@ -207,3 +207,61 @@ async def test_a_manager_compares_versions_and_sees_the_drafts_changes(
     draft = page.get_by_role("region", name="The draft")
     await expect(draft.locator("li.removed")).to_have_text(["mail: tag removed"])
     await context.close()
+
+
+LONG_WAIT = {
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {"id": "hold", "kind": "delay", "duration": "P7D"},
+                {"id": "bye", "kind": "apply_tag", "tag": "done"},
+            ],
+        }
+    ]
+}
+
+
+async def test_the_migrate_dialog_lists_the_positions_that_would_be_lost(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    sequence_id = await published_sequence(admin, LONG_WAIT)
+    enrollment = await enroll(admin, sequence_id, await new_contact(admin))
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
+        lambda e: e["current_step"] == "hold",
+    )
+
+    async def publish(steps: list[dict[str, object]]) -> None:
+        definition = {"tracks": [{"id": "main", "steps": steps}]}
+        put = await admin.put(
+            f"/sequences/{sequence_id}", json={"name": "Wait", "definition": definition}
+        )
+        assert put.status_code == 200, put.text
+        assert (await admin.post(f"/sequences/{sequence_id}/publish")).status_code == 201
+
+    bye: dict[str, object] = {"id": "bye", "kind": "apply_tag", "tag": "done"}
+    await publish([bye])  # version 2 has no "hold"
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}")
+    await page.get_by_role("link", name="Migrate to version 2").click()
+    lost = page.get_by_role("table", name="Positions that would be lost")
+    await expect(lost.locator("tr.blocked td")).to_have_text([enrollment["id"], "main/hold"])
+    await expect(page.get_by_role("button", name="Migrate")).to_have_count(0)
+
+    await publish([{"id": "hold", "kind": "delay", "duration": "P1D"}, bye])  # version 3 does
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}/migrate")
+    await page.get_by_role("button", name="Migrate 1 enrollment(s)").click()
+    await expect(page.get_by_role("status")).to_contain_text("1 enrollment(s) moved")
+    await eventually(
+        lambda: get_json(admin, f"/enrollments/{enrollment['id']}"), lambda e: e["version"] == 3
+    )
+    await context.close()

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator, Field
 
-from api.deps import SessionDep
+from api.deps import SessionDep, TemporalDep
 from api.errors import Invalid, NotFound
 from api.schemas.common import MAX_VERSION
+from api.services.migration import migrate_to_latest, plan_migration
 from sequences import DefinitionError, SequenceDefinition, parse_definition
 from store import reports, sequences
 from store.models import Sequence
-from web.auth import DesignerPage
+from web.auth import DesignerForm, DesignerPage
 from web.diagram import draw
 from web.diff import changes
 from web.templating import PageRoute, page
@@ -132,3 +133,34 @@ async def versions_page(
         compared=compared,
         draft=changes(versions[newest].definition, sequence.definition) if newest else None,
     )
+
+
+@router.get("/sequences/{sequence_id}/migrate")
+async def migrate_page(
+    sequence_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    signed: DesignerPage,
+) -> Response:
+    """What moving the running enrollments to the newest version would do, before doing it."""
+    sequence = await sequences.get_sequence(session, sequence_id)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    plan = await plan_migration(session, temporal, sequence)
+    return page(request, "migrate.html", signed=signed, sequence=sequence, plan=plan)
+
+
+@router.post("/sequences/{sequence_id}/migrate")
+async def migrate(
+    sequence_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    signed: DesignerForm,
+) -> Response:
+    sequence = await sequences.get_sequence(session, sequence_id, for_update=True)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    done = await migrate_to_latest(session, temporal, sequence)
+    return page(request, "migrated.html", signed=signed, sequence=sequence, done=done)
