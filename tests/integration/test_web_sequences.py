@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from store.db import SessionMaker
 from store.models import Role
 from tests.browser import screenshot
+from tests.integration.conftest import SmtpSink
 from tests.integration.helpers import (
     enroll,
     enrollment_status,
@@ -18,6 +19,7 @@ from tests.integration.helpers import (
     new_contact,
     published_sequence,
 )
+from tests.integration.mail import emails
 from tests.integration.test_web_todo import person, sign_in
 
 TWO_TRACKS = {
@@ -264,4 +266,63 @@ async def test_the_migrate_dialog_lists_the_positions_that_would_be_lost(
     await eventually(
         lambda: get_json(admin, f"/enrollments/{enrollment['id']}"), lambda e: e["version"] == 3
     )
+    await context.close()
+
+
+PERSONAL = {
+    "tracks": [
+        {
+            "id": "main",
+            "steps": [
+                {
+                    "id": "hello",
+                    "kind": "email",
+                    "subject": "Hello {{ contact.first_name }}",
+                    "body": "Hi {{ contact.first_name }}, <b>welcome</b>.",
+                    "html": "<p>Hi <b>{{ contact.first_name }}</b></p>",
+                },
+                {"id": "text", "kind": "sms", "text": "Hi {{ contact.first_name }}!"},
+            ],
+        }
+    ]
+}
+
+
+async def test_a_communication_step_is_previewed_for_a_contact_and_sent_as_a_test(
+    admin: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+    smtp_sink: SmtpSink,
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Maya")
+    sequence_id = await published_sequence(admin, PERSONAL)
+    await new_contact(admin, first_name="Ada", email="ada@example.com")
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, manager)
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}/preview")
+    await page.get_by_label("Step").select_option("hello")
+    await page.get_by_label("For the contact with email").fill("ada@example.com")
+    await page.get_by_role("button", name="Preview").click()
+    shown = page.get_by_role("region", name="Preview")
+    await expect(shown.locator("pre.subject")).to_have_text("Hello Ada")
+    # The text part is text: its markup is shown, not run.
+    await expect(shown.locator("pre.body")).to_have_text("Hi Ada, <b>welcome</b>.")
+    frame = page.frame_locator("iframe.html-preview")
+    await expect(frame.locator("b")).to_have_text("Ada")
+
+    await shown.get_by_label("Send a test to").fill("designer@example.com")
+    await shown.get_by_role("button", name="Send test").click()
+    await expect(page.get_by_role("status")).to_contain_text("designer@example.com")
+    [test] = await emails(smtp_sink, "designer@example.com", 1)
+    assert test["Subject"] == "[Test] Hello Ada"
+
+    await page.get_by_label("Step").select_option("text")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(shown.locator("pre.text")).to_have_text("Hi Ada!")
+    await shown.get_by_label("Send a test to").fill("designer@example.com")
+    await shown.get_by_role("button", name="Send test").click()
+    await expect(page.get_by_role("alert")).to_contain_text("only emails can be sent as a test")
     await context.close()

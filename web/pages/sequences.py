@@ -26,7 +26,7 @@ EMPTY_IS_NONE = BeforeValidator(lambda value: None if value == "" else value)
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
-async def _shown_definition(
+async def shown_definition(
     session: SessionDep, sequence: Sequence
 ) -> tuple[SequenceDefinition | None, str]:
     """The newest published version, else the draft; and what it is."""
@@ -78,7 +78,7 @@ async def sequence_page(
         raise NotFound.of("sequence", sequence_id)
     if since and until and until < since:
         raise Invalid(f"until ({until}) comes before since ({since})")
-    definition, shown = await _shown_definition(session, sequence)
+    definition, shown = await shown_definition(session, sequence)
     report = await reports.sequence_report(
         session, sequence.id, version=version, since=since, until=until
     )
