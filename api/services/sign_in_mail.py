@@ -13,8 +13,10 @@ def _minutes(lifetime: timedelta) -> str:
 
 
 async def send_link(
-    settings: Settings, *, to: str, url: str, lifetime: timedelta, invited_by: str | None = None
+    settings: Settings, *, to: str, token: str, lifetime: timedelta, invited_by: str | None = None
 ) -> None:
+    """Email the link that signs in with `token` (see people.issue_link)."""
+    url = f"{settings.public_base_url.rstrip('/')}/app/link/{token}"
     if invited_by:
         subject = f"{invited_by} invited you to Campaign sequences"
         opening = f"{invited_by} invited you to Campaign sequences."

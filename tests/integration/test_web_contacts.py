@@ -9,7 +9,7 @@ from store.db import SessionMaker
 from store.models import Role
 from tests.browser import screenshot
 from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
-from tests.integration.test_web_todo import person, sign_in
+from tests.integration.test_web_todo import person, signed_in_page
 
 WELCOME = {
     "tracks": [
@@ -41,9 +41,7 @@ async def test_a_rep_finds_contacts_enrolls_them_and_reads_a_timeline(
     await new_contact(admin, first_name="Bob", email="bob@example.com")
     await enroll(admin, shared, grace)
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, rep)
+    page = await signed_in_page(browser, served_api, rep)
     await page.get_by_role("link", name="Contacts").click()
     await page.get_by_label("Name, email or phone").fill("ada")
     await page.get_by_role("button", name="Search").click()
@@ -66,4 +64,4 @@ async def test_a_rep_finds_contacts_enrolls_them_and_reads_a_timeline(
     await expect(page.locator("tr.enrollment")).to_contain_text("active")
     await expect(page.get_by_role("region", name="Timeline")).to_contain_text("Welcome aboard")
     await screenshot(page, "contact")
-    await context.close()
+    await page.context.close()

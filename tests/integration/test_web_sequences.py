@@ -20,7 +20,7 @@ from tests.integration.helpers import (
     published_sequence,
 )
 from tests.integration.mail import emails
-from tests.integration.test_web_todo import person, sign_in
+from tests.integration.test_web_todo import person, signed_in_page
 
 TWO_TRACKS = {
     "tracks": [
@@ -58,9 +58,7 @@ async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
     sequence_id = await published_sequence(admin, TWO_TRACKS)
     contact_id = await new_contact(admin, owner_id=str(manager.id))
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.get_by_role("link", name="Sequences", exact=True).click()
     await page.locator("table a").first.click()
     await expect(page).to_have_url(f"{served_api}/app/sequences/{sequence_id}")
@@ -100,21 +98,19 @@ async def test_a_manager_watches_the_count_on_a_delay_go_from_one_to_none(
     await page.get_by_label("Version enrolled on").select_option("1")
     await page.get_by_role("button", name="Show").click()
     await expect(page.locator("p.summary")).to_contain_text("1 enrolled")
-    await context.close()
+    await page.context.close()
 
 
 async def test_a_rep_cannot_open_the_sequences(
     sessionmaker: SessionMaker, served_api: str, browser: Browser
 ) -> None:
     rep = await person(sessionmaker, Role.rep, "Rita")
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, rep)
+    page = await signed_in_page(browser, served_api, rep)
     await expect(page.get_by_role("link", name="Sequences", exact=True)).to_have_count(0)
     response = await page.goto(f"{served_api}/app/sequences")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("alert")).to_contain_text("needs one of the roles")
-    await context.close()
+    await page.context.close()
 
 
 async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list(
@@ -133,9 +129,7 @@ async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list
         lambda: get_json(admin, "/todo?everyone=true"), lambda page: len(page["items"]) == 2
     )
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.goto(f"{served_api}/app/sequences/{sequence_id}")
     await page.get_by_role("link", name="Enrolled contacts").click()
     listed = page.get_by_role("table", name="Enrollments").locator("tr.enrollment")
@@ -174,7 +168,7 @@ async def test_a_manager_stops_reactivates_and_removes_enrollments_from_the_list
     await expect(answers).to_have_count(1)
     remaining = await get_json(admin, f"/sequences/{sequence_id}/enrollments")
     assert [e["id"] for e in remaining] == [first["id"]]
-    await context.close()
+    await page.context.close()
 
 
 async def test_a_manager_compares_versions_and_sees_the_drafts_changes(
@@ -197,9 +191,7 @@ async def test_a_manager_compares_versions_and_sees_the_drafts_changes(
         if publish:
             assert (await admin.post(f"/sequences/{sequence_id}/publish")).status_code == 201
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.goto(f"{served_api}/app/sequences/{sequence_id}")
     await page.get_by_role("link", name="Versions").click()
     compared = page.get_by_role("region", name="Compare")
@@ -208,7 +200,7 @@ async def test_a_manager_compares_versions_and_sees_the_drafts_changes(
     await expect(compared.locator("li.changed")).to_have_text(["mail: pause changed: duration"])
     draft = page.get_by_role("region", name="The draft")
     await expect(draft.locator("li.removed")).to_have_text(["mail: tag removed"])
-    await context.close()
+    await page.context.close()
 
 
 LONG_WAIT = {
@@ -250,9 +242,7 @@ async def test_the_migrate_dialog_lists_the_positions_that_would_be_lost(
     bye: dict[str, object] = {"id": "bye", "kind": "apply_tag", "tag": "done"}
     await publish([bye])  # version 2 has no "hold"
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.goto(f"{served_api}/app/sequences/{sequence_id}")
     await page.get_by_role("link", name="Migrate to version 2").click()
     lost = page.get_by_role("table", name="Positions that would be lost")
@@ -266,7 +256,7 @@ async def test_the_migrate_dialog_lists_the_positions_that_would_be_lost(
     await eventually(
         lambda: get_json(admin, f"/enrollments/{enrollment['id']}"), lambda e: e["version"] == 3
     )
-    await context.close()
+    await page.context.close()
 
 
 PERSONAL = {
@@ -299,9 +289,7 @@ async def test_a_communication_step_is_previewed_for_a_contact_and_sent_as_a_tes
     sequence_id = await published_sequence(admin, PERSONAL)
     await new_contact(admin, first_name="Ada", email="ada@example.com")
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.goto(f"{served_api}/app/sequences/{sequence_id}/preview")
     await page.get_by_label("Step").select_option("hello")
     await page.get_by_label("For the contact with email").fill("ada@example.com")
@@ -325,4 +313,4 @@ async def test_a_communication_step_is_previewed_for_a_contact_and_sent_as_a_tes
     await shown.get_by_label("Send a test to").fill("designer@example.com")
     await shown.get_by_role("button", name="Send test").click()
     await expect(page.get_by_role("alert")).to_contain_text("only emails can be sent as a test")
-    await context.close()
+    await page.context.close()

@@ -54,6 +54,14 @@ async def sign_in(page: Page, served_api: str, user: User, password: str = PASSW
     await page.get_by_role("button", name="Sign in").click()
 
 
+async def signed_in_page(browser: Browser, served_api: str, user: User) -> Page:
+    """A page of a new browser context, signed in as the user (close its context after)."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, served_api, user)
+    return page
+
+
 async def test_a_rep_signs_in_works_a_call_and_sees_the_next_step_arrive(
     admin: httpx.AsyncClient,
     worker: Worker,
@@ -158,9 +166,7 @@ async def test_a_manager_hands_a_to_do_on_and_a_rep_skips_it(
         lambda: get_json(admin, "/todo?everyone=true"), lambda page: len(page["items"]) == 1
     )
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, manager)
+    page = await signed_in_page(browser, served_api, manager)
     await page.get_by_role("link", name="Everyone's").click()
     call = page.locator("article.todo", has_text="Intro call")
     await expect(call).to_contain_text("for Maya")
@@ -168,11 +174,9 @@ async def test_a_manager_hands_a_to_do_on_and_a_rep_skips_it(
     await call.get_by_label("Hand to").select_option(label="Rita")
     await call.get_by_role("button", name="Reassign").click()
     await expect(call).to_contain_text("for Rita")
-    await context.close()
+    await page.context.close()
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, rep)
+    page = await signed_in_page(browser, served_api, rep)
     call = page.locator("article.todo", has_text="Intro call")
     await call.get_by_label("Notes").fill("Already talked at the fair")
     await call.get_by_role("button", name="Skip").click()
@@ -190,7 +194,7 @@ async def test_a_manager_hands_a_to_do_on_and_a_rep_skips_it(
         None,
         "Already talked at the fair",
     )
-    await context.close()
+    await page.context.close()
 
 
 async def test_a_rep_is_refused_another_reps_to_do_and_forms_without_the_session_token(
@@ -209,9 +213,7 @@ async def test_a_rep_is_refused_another_reps_to_do_and_forms_without_the_session
         await eventually(lambda: get_json(admin, "/todo?everyone=true"), lambda p: p["items"])
     )["items"]
 
-    context = await browser.new_context()
-    page = await context.new_page()
-    await sign_in(page, served_api, rep)
+    page = await signed_in_page(browser, served_api, rep)
     await expect(page).to_have_url(f"{served_api}/app/todo")
     csrf = await page.locator("form.who input[name=csrf]").get_attribute("value")
     assert csrf
@@ -229,4 +231,4 @@ async def test_a_rep_is_refused_another_reps_to_do_and_forms_without_the_session
     await expect(page).to_have_url(f"{served_api}/app/sign-in")
     await page.goto(f"{served_api}/app/todo")
     await expect(page).to_have_url(f"{served_api}/app/sign-in?next=/app/todo")
-    await context.close()
+    await page.context.close()

@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid, NotFound
+from api.errors import Invalid
 from api.services import steering
-from store import contacts, enrollments, sequences
+from store import contacts, enrollments
 from store.models import EnrollmentStatus
 from web.auth import DesignerForm, DesignerPage
+from web.pages.sequences import sequence_or_404
 from web.templating import PageRoute, page
 from workflows.state import OpenTasks
 
@@ -27,9 +28,7 @@ async def enrollments_page(
     status: Annotated[EnrollmentStatus | None, Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     rows = await enrollments.list_enrollments(
         session,
         sequence_id=sequence.id,
@@ -66,9 +65,7 @@ async def steer(
     reason: Annotated[str, Form(max_length=500)] = "",
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     user = signed.user
     if action == "stop":
         answers = await steering.stop_each(

@@ -30,7 +30,7 @@ async def email_a_link(
         await send_link(
             settings,
             to=user.email,
-            url=f"{settings.public_base_url.rstrip('/')}/app/link/{token}",
+            token=token,
             lifetime=people.LINK_LIFETIME,
         )
     # The same answer whether or not the address has an account.

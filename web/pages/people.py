@@ -77,7 +77,7 @@ async def invite(
     await send_link(
         settings,
         to=user.email,
-        url=f"{settings.public_base_url.rstrip('/')}/app/link/{token}",
+        token=token,
         lifetime=people.INVITATION_LIFETIME,
         invited_by=admin.name or admin.email,
     )

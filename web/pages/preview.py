@@ -10,10 +10,10 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import Invalid, NotFound
 from api.services import preview
 from sequences import CommunicationStep, SequenceDefinition
-from store import contacts, sequences
+from store import contacts
 from store.models import Contact, Sequence
 from web.auth import DesignerForm, DesignerPage, Signed
-from web.pages.sequences import shown_definition
+from web.pages.sequences import sequence_or_404, shown_definition
 from web.templating import PageRoute, page
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
@@ -21,9 +21,7 @@ Text = Annotated[str, Query(max_length=320)]
 
 
 async def _of(session: SessionDep, sequence_id: uuid.UUID) -> tuple[Sequence, SequenceDefinition]:
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     definition, _ = await shown_definition(session, sequence)
     if definition is None:
         raise Invalid("this sequence's definition does not parse; fix it first")

@@ -26,6 +26,15 @@ EMPTY_IS_NONE = BeforeValidator(lambda value: None if value == "" else value)
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
+async def sequence_or_404(
+    session: SessionDep, sequence_id: uuid.UUID, *, for_update: bool = False
+) -> Sequence:
+    sequence = await sequences.get_sequence(session, sequence_id, for_update=for_update)
+    if sequence is None:
+        raise NotFound.of("sequence", sequence_id)
+    return sequence
+
+
 async def shown_definition(
     session: SessionDep, sequence: Sequence
 ) -> tuple[SequenceDefinition | None, str]:
@@ -73,9 +82,7 @@ async def sequence_page(
     since: Annotated[date | None, EMPTY_IS_NONE, Query()] = None,
     until: Annotated[date | None, EMPTY_IS_NONE, Query()] = None,
 ) -> Response:
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     if since and until and until < since:
         raise Invalid(f"until ({until}) comes before since ({since})")
     definition, shown = await shown_definition(session, sequence)
@@ -107,9 +114,7 @@ async def versions_page(
 ) -> Response:
     """The published versions; what changed from one to another (by default, the newest from
     the one before it); and what the draft changes from the newest."""
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     versions = {v.version: v for v in await sequences.versions_of(session, sequence.id)}
     for asked in (before, after):
         if asked is not None and asked not in versions:
@@ -144,9 +149,7 @@ async def migrate_page(
     signed: DesignerPage,
 ) -> Response:
     """What moving the running enrollments to the newest version would do, before doing it."""
-    sequence = await sequences.get_sequence(session, sequence_id)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id)
     plan = await plan_migration(session, temporal, sequence)
     return page(request, "migrate.html", signed=signed, sequence=sequence, plan=plan)
 
@@ -159,8 +162,6 @@ async def migrate(
     temporal: TemporalDep,
     signed: DesignerForm,
 ) -> Response:
-    sequence = await sequences.get_sequence(session, sequence_id, for_update=True)
-    if sequence is None:
-        raise NotFound.of("sequence", sequence_id)
+    sequence = await sequence_or_404(session, sequence_id, for_update=True)
     done = await migrate_to_latest(session, temporal, sequence)
     return page(request, "migrated.html", signed=signed, sequence=sequence, done=done)

@@ -69,7 +69,10 @@ async def todo_page(
     )
     more, rows = len(rows) > SHOWN, rows[:SHOWN]
     supervises = user.role in todo.SUPERVISORS
-    colleagues = [u for u in await users.list_users(session) if u.role in PEOPLE]
+    # Only those who hand to-dos on, or see everyone's, need the people by name.
+    colleagues = (
+        [u for u in await users.list_users(session) if u.role in PEOPLE] if supervises else []
+    )
     now = utcnow()
     return page(
         request,
@@ -79,7 +82,7 @@ async def todo_page(
         day=by_when([Item(*row) for row in rows], now),
         everyone=everyone,
         supervises=supervises,
-        colleagues=colleagues if supervises else [],
+        colleagues=colleagues,
         names={u.id: u.name or u.email for u in colleagues},
         snoozes=list(SNOOZES),
         page_number=page_number,
