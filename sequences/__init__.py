@@ -52,7 +52,7 @@ from sequences.timers import (
     IfPast,
     TimerStep,
 )
-from sequences.validation import DefinitionError, parse_definition
+from sequences.validation import DefinitionError, parse_definition, place_of, step_where
 
 __all__ = [
     "CONTACT_ATTRIBUTES",
@@ -106,5 +106,7 @@ __all__ = [
     "WaitForEventStep",
     "known_timezone",
     "parse_definition",
+    "place_of",
+    "step_where",
     "value_fits",
 ]

@@ -1,5 +1,6 @@
 """Whole-definition checks and error messages that name the step and field at fault."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +37,7 @@ def parse_definition(
         ] + _message_step_problems(definition)
     if not problems and custom_fields is not None:
         problems = [
-            _problem(f"step {step.id!r} (tracks[{t}].steps[{i}])", field, message)
+            _problem(step_where(step.id, t, i), field, message)
             for t, track in enumerate(definition.tracks)
             for i, step in enumerate(track.steps)
             for field, message in field_problems(step, custom_fields)
@@ -60,7 +61,7 @@ def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
     index = track.step_positions
 
     def where(step_id: str) -> str:
-        return f"step {step_id!r} (tracks[{t}].steps[{index[step_id]}])"
+        return step_where(step_id, t, index[step_id])
 
     problems = []
     for step in track.steps:
@@ -97,7 +98,7 @@ def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
             subject = f"steps {steps} form" if len(loop) > 1 else f"step {steps} forms"
             problems.append(
                 _problem(
-                    f"track {track.id!r}",
+                    f"track {track.id!r} (tracks[{t}])",
                     None,
                     f"{subject} a loop with no timer in it; it would repeat "
                     "without pause, so add a delay or a wait to the loop",
@@ -168,7 +169,7 @@ def _message_step_problems(definition: SequenceDefinition) -> list[dict[str, Any
     problems = []
     for t, track in enumerate(definition.tracks):
         for s, step in enumerate(track.steps):
-            where = f"step {step.id!r} (tracks[{t}].steps[{s}])"
+            where = step_where(step.id, t, s)
             if isinstance(step, WaitForEventStep) and (message := unknown(step.match.step)):
                 problems.append(_problem(where, "match.step", message))
             if (
@@ -206,13 +207,30 @@ def _duplicate_ids(definition: SequenceDefinition) -> list[dict[str, Any]]:
             if step.id in seen_steps:
                 problems.append(
                     _problem(
-                        f"step {step.id!r} (tracks[{t}].steps[{s}])",
+                        step_where(step.id, t, s),
                         "id",
                         f"step id {step.id!r} is used twice; step ids must be unique",
                     )
                 )
             seen_steps.add(step.id)
     return problems
+
+
+def step_where(step_id: str, track: int, step: int) -> str:
+    return f"step {step_id!r} (tracks[{track}].steps[{step}])"
+
+
+_PLACE = re.compile(r"\(tracks\[(\d+)\](?:\.steps\[(\d+)\])?\)$")
+
+
+def place_of(problem: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The track and step (their indexes) a problem is at, read back from its `where`; None
+    for the sequence as a whole."""
+    found = _PLACE.search(problem["where"])
+    if found is None:
+        return None, None
+    track, step = found.groups()
+    return int(track), None if step is None else int(step)
 
 
 def _problem(where: str, field: str | None, message: str) -> dict[str, Any]:

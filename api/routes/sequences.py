@@ -1,9 +1,7 @@
 import uuid
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound, problems
@@ -17,45 +15,14 @@ from api.schemas.sequences import (
     VersionSummary,
 )
 from api.schemas.users import ShareBody
+from api.services import drafts
 from api.services.migration import migrate_to_latest
-from sequences import DefinitionError, parse_definition
-from store import custom_fields, reports, sequences, users
+from store import reports, sequences, users
 from store.models import Sequence, SequenceStatus, utcnow
 
 router = APIRouter(
     prefix="/sequences", tags=["sequences"], responses=problems(401, 403, 404, 409, 422)
 )
-
-
-async def _validated(session: SessionDep, definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition checked as a whole, against the declared custom fields and the users."""
-    try:
-        # In a thread: a large definition's templates take a while to check, and the event
-        # loop must go on answering other requests meanwhile.
-        types = await custom_fields.field_types(session)
-        parsed = await run_in_threadpool(parse_definition, definition, types)
-    except DefinitionError as error:
-        raise Invalid(f"invalid sequence: {error}", errors=error.errors) from None
-    dumped = parsed.model_dump(mode="json")
-    unknown = await users.unknown_user_ids(session, set(_user_ids(dumped)))
-    if unknown:
-        raise Invalid(f"invalid sequence: no user {', '.join(sorted(map(str, unknown)))}")
-    return dumped
-
-
-def _user_ids(node: Any) -> Iterator[uuid.UUID]:
-    """Every user a step names: assignees, notified users, round-robin owners."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "user_id" and value:
-                yield uuid.UUID(value)
-            elif key == "round_robin":
-                yield from (uuid.UUID(v) for v in value)
-            else:
-                yield from _user_ids(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _user_ids(item)
 
 
 async def _sequence_or_404(
@@ -80,12 +47,7 @@ async def _read(session: SessionDep, sequence: Sequence) -> SequenceRead:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_sequence(body: SequenceWrite, session: SessionDep, user: Designer) -> SequenceRead:
     """Create a sequence as a draft."""
-    sequence = Sequence(
-        name=body.name, definition=await _validated(session, body.definition), created_by=user.id
-    )
-    session.add(sequence)
-    await session.flush()
-    return await _read(session, sequence)
+    return await _read(session, await drafts.create(session, body.name, body.definition, user))
 
 
 @router.get("")
@@ -109,10 +71,7 @@ async def update_sequence(
 ) -> SequenceRead:
     """Edit the draft; published versions and running enrollments are untouched."""
     sequence = await _sequence_or_404(session, sequence_id, for_update=True)
-    sequence.name = body.name
-    sequence.definition = await _validated(session, body.definition)
-    sequence.updated_at = utcnow()
-    await session.flush()
+    await drafts.save_draft(session, sequence, body.name, body.definition)
     return await _read(session, sequence)
 
 
@@ -122,13 +81,7 @@ async def publish_sequence(
 ) -> VersionRead:
     """Publish the draft as a new immutable version."""
     sequence = await _sequence_or_404(session, sequence_id, for_update=True)
-    if sequence.latest_version is not None:
-        latest = await sequences.get_version(session, sequence.id, sequence.latest_version)
-        if latest is not None and latest.definition == sequence.definition:
-            raise Conflict(
-                f"the draft has not changed since version {latest.version}; edit it first"
-            )
-    version = await sequences.publish(session, sequence, user.id)
+    version = await drafts.publish(session, sequence, user)
     return VersionRead.model_validate(version, from_attributes=True)
 
 

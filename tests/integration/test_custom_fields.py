@@ -73,7 +73,13 @@ async def test_steps_naming_unknown_users_are_refused(admin: httpx.AsyncClient) 
         "/sequences", json={"name": "x", "definition": {"tracks": [{"id": "m", "steps": steps}]}}
     )
     assert response.status_code == 422
-    assert response.json()["detail"] == f"invalid sequence: no user {ghost}"
+    assert response.json()["errors"] == [
+        {
+            "where": "step 't' (tracks[0].steps[0])",
+            "field": "assign_to.user_id",
+            "message": f"there is no user {ghost}",
+        }
+    ]
 
 
 async def test_a_call_regarding_an_opportunity_links_it(

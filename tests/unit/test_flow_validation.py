@@ -80,7 +80,7 @@ def test_a_loop_without_a_timer_is_refused() -> None:
     errors = _errors(_track(_tag("a"), _tag("b", then={"go_to": "a"})))
     assert errors == [
         {
-            "where": "track 'main'",
+            "where": "track 'main' (tracks[0])",
             "field": None,
             "message": "steps 'a', 'b' form a loop with no timer in it; it would repeat "
             "without pause, so add a delay or a wait to the loop",
