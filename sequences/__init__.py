@@ -35,6 +35,7 @@ from sequences.manual import (
 from sequences.models import (
     FAMILIES,
     FAMILY_OF_KIND,
+    STEP_KINDS,
     ExitRule,
     OnFailure,
     Reentry,
@@ -61,6 +62,7 @@ __all__ = [
     "FAMILY_OF_KIND",
     "MAX_DELAY",
     "PERSON_KINDS",
+    "STEP_KINDS",
     "TASK_KIND",
     "URL_EVENTS",
     "ApplyTagStep",

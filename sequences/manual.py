@@ -4,7 +4,7 @@ conditions on the contact's record."""
 import uuid
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal, Self, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -61,9 +61,15 @@ _END_POSITIVE = Transition(end=Outcome.positive)
 _END_NEGATIVE = Transition(end=Outcome.negative)
 
 
+def _results_named(schema: dict[str, Any], step: type["ManualStep"]) -> None:
+    """The schema names the results `outcomes` may steer, as editors need to know them."""
+    schema["properties"]["outcomes"]["propertyNames"] = {"enum": list(step.RESULTS)}
+
+
 class ManualStep(StepBase):
     """A to-do for a person; the sequence waits for its result."""
 
+    model_config = ConfigDict(json_schema_extra=_results_named)
     waits: ClassVar[bool] = True
     # The results a person can report, and where each leads unless `outcomes` says otherwise.
     RESULTS: ClassVar[dict[str, Transition]]

@@ -97,6 +97,7 @@ def kind_of(step: type[StepBase]) -> str:
 
 
 FAMILY_OF_KIND = {kind_of(step): family for family, steps in FAMILIES.items() for step in steps}
+STEP_KINDS = {kind_of(step): step for steps in FAMILIES.values() for step in steps}
 
 
 class Track(BaseModel):

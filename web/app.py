@@ -5,9 +5,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from web.pages import contacts, enrollments, links, people, preview, sequences, sign_in, todo
+from web.pages import (
+    canvas,
+    contacts,
+    enrollments,
+    links,
+    people,
+    preview,
+    sequences,
+    sign_in,
+    todo,
+)
 
-PAGES = (sign_in, links, people, todo, contacts, sequences, enrollments, preview)
+# The canvas's /sequences/new before the sequence pages' /sequences/{id}.
+PAGES = (sign_in, links, people, todo, contacts, canvas, sequences, enrollments, preview)
 
 
 def install_web(app: FastAPI) -> None:

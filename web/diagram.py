@@ -1,7 +1,9 @@
 """A sequence drawn as the designer thinks of it: its tracks side by side, each a column of
 step cards, with arrows where a step leads elsewhere than the card below it, and each step's
-live counts from the report. Pure layout: the template draws it as SVG."""
+live counts from the report, or on the canvas its problems. Pure layout: the template draws it
+as SVG."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,9 @@ class Card:
     x: int
     y: int
     counts: dict[str, int]
+    at: str
+    problems: tuple[str, ...] = ()
+    selected: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,9 @@ class Diagram:
     height: int = 0
     card_width: int = CARD_WIDTH
     card_height: int = CARD_HEIGHT
-    tracks: list[tuple[str, int]] = field(default_factory=list)
+    column_gap: int = COLUMN_GAP
+    # Each track's name, left edge and index.
+    tracks: list[tuple[str, int, int]] = field(default_factory=list)
     cards: list[Card] = field(default_factory=list)
     arrows: list[Arrow] = field(default_factory=list)
     endings: list[Ending] = field(default_factory=list)
@@ -80,32 +87,52 @@ def _endings(step: Any) -> list[str]:
     ]
 
 
-def _rows(track: Track) -> dict[str, int]:
+def _rows(track: Track) -> list[int]:
     """Each card's top: below the one before, leaving room for that one's endings."""
-    tops, y = {}, MARGIN + HEADER
+    tops, y = [], MARGIN + HEADER
     for step in track.steps:
-        tops[step.id] = y
+        tops.append(y)
         y += CARD_HEIGHT + ROW_GAP + ENDING_LINE * len(_endings(step))
     return tops
 
 
-def _column(diagram: Diagram, track: Track, x: int, report: dict[str, Any] | None) -> int:
-    """Draw the track at `x`; how far down it reaches."""
-    diagram.tracks.append((track.name or track.id, x))
-    tops = _rows(track)
+@dataclass(frozen=True)
+class Marks:
+    """What the canvas shows on cards besides the report: problems and the one selected, each
+    by the card's place, "track.step"."""
+
+    problems: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    selected: str = ""
+
+
+def _column(
+    diagram: Diagram, t: int, track: Track, report: dict[str, Any] | None, marks: Marks
+) -> int:
+    """Draw the track, the t-th, in its column; how far down it reaches."""
+    x = MARGIN + t * (CARD_WIDTH + COLUMN_GAP)
+    diagram.tracks.append((track.name or track.id, x, t))
+    if not track.steps:
+        return MARGIN + HEADER + CARD_HEIGHT
+    rows = _rows(track)
+    # An unfinished draft may name a step twice; an arrow goes to the first.
+    tops = {step.id: rows[index] for index, step in reversed(list(enumerate(track.steps)))}
     middle = x + CARD_WIDTH // 2
     for index, step in enumerate(track.steps):
-        y = tops[step.id]
+        y = rows[index]
+        at = f"{t}.{index}"
         diagram.cards.append(
             Card(
                 track.id,
                 step.id,
                 step.kind,
-                FAMILY_OF_KIND[step.kind],
+                FAMILY_OF_KIND.get(step.kind, "unknown"),
                 _title(step),
                 x,
                 y,
                 _counts(report, step.id),
+                at,
+                tuple(marks.problems.get(at, ())),
+                marks.selected == at,
             )
         )
         for line, ending in enumerate(_endings(step)):
@@ -116,7 +143,7 @@ def _column(diagram: Diagram, track: Track, x: int, report: dict[str, Any] | Non
         for label, way in ways.items():
             shown = "" if label == "then" else label.replace("_", " ")
             target = track.following(step, way)
-            if target is None:
+            if target not in tops:  # the end, or a step an unfinished draft lacks
                 continue
             if target == below:
                 diagram.arrows.append(
@@ -141,14 +168,17 @@ def _column(diagram: Diagram, track: Track, x: int, report: dict[str, Any] | Non
                     (start + end) // 2,
                 )
             )
-    last = track.steps[-1]
-    return tops[last.id] + CARD_HEIGHT + ROW_GAP + ENDING_LINE * len(_endings(last))
+    return rows[-1] + CARD_HEIGHT + ROW_GAP + ENDING_LINE * len(_endings(track.steps[-1]))
 
 
-def draw(definition: SequenceDefinition, report: dict[str, Any] | None = None) -> Diagram:
+def draw(
+    definition: SequenceDefinition,
+    report: dict[str, Any] | None = None,
+    marks: Marks | None = None,
+) -> Diagram:
     """The definition's diagram, with the report's counts on its cards when given."""
     diagram = Diagram(width=MARGIN * 2 + len(definition.tracks) * (CARD_WIDTH + COLUMN_GAP))
-    for index, track in enumerate(definition.tracks):
-        bottom = _column(diagram, track, MARGIN + index * (CARD_WIDTH + COLUMN_GAP), report)
+    for t, track in enumerate(definition.tracks):
+        bottom = _column(diagram, t, track, report, marks or Marks())
         diagram.height = max(diagram.height, bottom + MARGIN)
     return diagram

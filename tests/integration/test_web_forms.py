@@ -28,6 +28,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "/app/tasks/{task_id}/reschedule": {"due_at": "2030-01-01T10:00"},
     "/app/tasks/{task_id}/reassign": {"user_id": ANY},
     "/app/contacts/enroll": {"sequence_id": ANY, "contact_id": ANY},
+    "/app/sequences/new": {"name": "Made by someone else"},
+    "/app/sequences/{sequence_id}/edit": {"definition": '{"tracks": []}', "action": "save"},
     "/app/sequences/{sequence_id}/enrollments": {"action": "stop", "enrollment_id": ANY},
     "/app/sequences/{sequence_id}/migrate": {},
     "/app/sequences/{sequence_id}/preview": {
