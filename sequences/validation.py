@@ -65,12 +65,14 @@ def _flow_problems(t: int, track: Track) -> list[dict[str, Any]]:
 
     problems = []
     for step in track.steps:
-        for transition in step.transitions():
+        for label, transition in step.ways_out().items():
             if transition.go_to is not None and transition.go_to not in index:
+                # A way out is a field of the step, or one of a to-do's results.
+                way = label if label in type(step).model_fields else f"outcomes.{label}"
                 problems.append(
                     _problem(
                         where(step.id),
-                        "then.go_to",
+                        f"{way}.go_to",
                         f"there is no step {transition.go_to!r} in track {track.id!r}",
                     )
                 )
