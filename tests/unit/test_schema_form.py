@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from sequences import STEP_KINDS, parse_definition
+from sequences import STEP_KINDS, DefinitionError, parse_definition
 from web.canvas import panel
 from web.schema_form import FormField, fields_of, read_form
 
@@ -120,8 +120,14 @@ def test_what_the_form_cannot_read_is_said_at_its_field() -> None:
     assert [path for path, _ in unread] == ["fields"]
 
 
+def _problems(draft: dict[str, Any]) -> list[dict[str, Any]]:
+    with pytest.raises(DefinitionError) as raised:
+        parse_definition(draft)
+    return raised.value.errors
+
+
 def test_the_languages_problems_show_at_their_fields() -> None:
-    draft = {
+    draft: dict[str, Any] = {
         "tracks": [
             {
                 "id": "t",
@@ -137,21 +143,12 @@ def test_the_languages_problems_show_at_their_fields() -> None:
             }
         ]
     }
-    problems = []
-    try:
-        parse_definition(draft)
-    except ValueError as error:
-        problems = error.errors  # type: ignore[attr-defined]
-    shown = panel(draft, "0.0", problems, [])
+    shown = panel(draft, "0.0", _problems(draft), [])
     assert shown is not None
     assert "is not an ISO 8601 duration" in shown.at_fields["problem-duration"][0]
     # A problem below a field the form edits as one (a group's part) shows at the part.
     draft["tracks"][0]["steps"][0]["duration"] = "P3D"
-    try:
-        parse_definition(draft)
-    except ValueError as error:
-        problems = error.errors  # type: ignore[attr-defined]
-    shown = panel(draft, "0.1", problems, [])
+    shown = panel(draft, "0.1", _problems(draft), [])
     assert shown is not None
     assert shown.at_fields["problem-outcomes--no_answer--go_to"] == [
         "there is no step 'nowhere' in track 't'"
