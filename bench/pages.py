@@ -1,6 +1,6 @@
 """The web app's pages at scale, each timed as a signed-in admin opens it: the To-Do list (every
 sleeping enrollment put a to-do on it), the sequence drawn with its counts and report, its
-enrolled contacts, and a contact's page."""
+enrolled contacts, a contact's page, and the sequence's draft on the canvas."""
 
 import time
 from typing import Any
@@ -36,6 +36,7 @@ async def page_latencies(
         "sequence": f"/app/sequences/{sequence_id}",
         "enrolled": f"/app/sequences/{sequence_id}/enrollments",
         "contact": f"/app/contacts/{contact_id}",
+        "canvas": f"/app/sequences/{sequence_id}/edit",
     }
     found: dict[str, Any] = {}
     for name, path in pages.items():

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from sequences import STEP_KINDS, DefinitionError, parse_definition
+from sequences import STEP_KINDS, DefinitionError, SequenceSettings, parse_definition
 from web.canvas import panel
 from web.schema_form import FormField, fields_of, read_form
 
@@ -153,3 +153,17 @@ def test_the_languages_problems_show_at_their_fields() -> None:
     assert shown.at_fields["problem-outcomes--no_answer--go_to"] == [
         "there is no step 'nowhere' in track 't'"
     ]
+
+
+def test_the_sequences_settings_come_back_from_their_form() -> None:
+    settings = {
+        "reentry": "never",
+        "timezone": "Europe/Paris",
+        "holidays": ["2030-12-25", "2031-01-01"],
+        "exit_rules": [{"event": "replied", "whole_company": True}],
+        "goals": [{"event": "tag_applied", "name": "vip"}],
+        "on_failure": "stop_all",
+    }
+    read, unread = read_form(SequenceSettings, _sent(fields_of(SequenceSettings, settings)))
+    assert unread == []
+    assert SequenceSettings.model_validate(read) == SequenceSettings.model_validate(settings)
