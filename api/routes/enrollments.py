@@ -163,11 +163,8 @@ async def retry_enrollment(
     enrollment_id: uuid.UUID, session: SessionDep, temporal: TemporalDep, user: CurrentUser
 ) -> Accepted:
     """Run a failed enrollment's failed step again."""
-    enrollment = await steering.enrollment_to_steer(session, user, enrollment_id)
-    await service.signal(temporal, enrollment, "retry")
-    return Accepted(
-        enrollment_id=enrollment.id, requested="retry", detail="the failed step runs again now"
-    )
+    enrollment = await steering.retry(session, temporal, user, enrollment_id)
+    return Accepted(enrollment_id=enrollment.id, requested="retry", detail=steering.RETRIED)
 
 
 @router.delete("/enrollments/{enrollment_id}")
@@ -216,6 +213,14 @@ async def reactivate_many(
 ) -> BulkResponse:
     """Reactivate many stopped enrollments; each gets the answer its own would have had."""
     return _bulk(await steering.reactivate_each(session, temporal, user, body.enrollment_ids))
+
+
+@router.post("/enrollments/retry")
+async def retry_many(
+    body: BulkControl, session: SessionDep, temporal: TemporalDep, user: CurrentUser
+) -> BulkResponse:
+    """Run many failed enrollments' failed steps again; each gets its own answer."""
+    return _bulk(await steering.retry_each(session, temporal, user, body.enrollment_ids))
 
 
 @router.post("/enrollments/remove")

@@ -17,6 +17,7 @@ from workflows.state import OpenTasks, StopRequest
 
 # Most enrollments steered in one request.
 MAX_BULK = 1000
+RETRIED = "the failed step runs again now"
 
 
 async def enrollment_to_steer(
@@ -88,6 +89,24 @@ async def reactivate_each(
         await service.signal(temporal, enrollment, "reactivate")
 
     return await each(ids, reactivate_one, "the enrollment resumes now")
+
+
+async def retry(
+    session: AsyncSession, temporal: Client, user: User, enrollment_id: uuid.UUID
+) -> Enrollment:
+    """Run a failed enrollment's failed step again."""
+    enrollment = await enrollment_to_steer(session, user, enrollment_id)
+    await service.signal(temporal, enrollment, "retry")
+    return enrollment
+
+
+async def retry_each(
+    session: AsyncSession, temporal: Client, user: User, ids: list[uuid.UUID]
+) -> list[Answer]:
+    async def retry_one(enrollment_id: uuid.UUID) -> None:
+        await retry(session, temporal, user, enrollment_id)
+
+    return await each(ids, retry_one, RETRIED)
 
 
 async def remove_each(

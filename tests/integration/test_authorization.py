@@ -62,6 +62,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("DELETE", "/enrollments/{enrollment_id}"): OPERATORS,
     ("POST", "/enrollments/stop"): ALL,
     ("POST", "/enrollments/reactivate"): ALL,
+    ("POST", "/enrollments/retry"): ALL,
     ("POST", "/enrollments/remove"): OPERATORS,
     ("GET", "/todo"): ALL,
     ("GET", "/tasks/{task_id}"): ALL,

@@ -139,8 +139,15 @@ async def test_a_retry_that_fails_again_shows_failed_with_the_reason(
     assert failed["failure_reason"] == reason
 
     for failures in (2, 3):
-        retry = await admin.post(f"/enrollments/{enrollment['id']}/retry")
-        assert retry.status_code == 202, retry.text
+        if failures == 2:
+            retry = await admin.post(f"/enrollments/{enrollment['id']}/retry")
+            assert retry.status_code == 202, retry.text
+        else:  # the bulk route, which answers for each
+            unknown = "00000000-0000-0000-0000-000000000000"
+            retry = await admin.post(
+                "/enrollments/retry", json={"enrollment_ids": [enrollment["id"], unknown]}
+            )
+            assert [r["status_code"] for r in retry.json()["results"]] == [202, 404]
         events = await eventually(
             lambda: get_json(admin, f"/enrollments/{enrollment['id']}"),
             lambda body, failures=failures: (  # type: ignore[misc]

@@ -1,22 +1,25 @@
-"""Contacts: search, a contact's page (its sequences and timeline), and enrolling from either."""
+"""Contacts: search, a contact's page (its sequences and timeline), enrolling from either, and
+stopping or retrying a contact's enrollment from its page."""
 
 import uuid
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid, NotFound
 from api.roles import DESIGNERS
 from api.services import enrollments as enrolling
-from api.services import todo
+from api.services import steering, todo
 from store import contacts, enrollments, events, messages, records, sequences, tasks
 from store.models import Contact, Sequence, User
 from web.auth import SignedForm, SignedIn
 from web.templating import PageRoute, page
+from workflows.state import OpenTasks
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 FOUND = 100
@@ -95,6 +98,7 @@ async def contact_page(
         enrolled=[(e, names.get(e.sequence_id, "")) for e in enrolled],
         timeline=await _timeline(session, contact, signed.user),
         sequences=await _enrollable(session, signed.user),
+        dispositions=[d.value for d in OpenTasks],
     )
 
 
@@ -122,3 +126,26 @@ async def enroll(
         sequence=sequence,
         results=[(r, found.get(r.contact_id)) for r in results],
     )
+
+
+@router.post("/contacts/{contact_id}/steer")
+async def steer(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    temporal: TemporalDep,
+    signed: SignedForm,
+    enrollment_id: Annotated[uuid.UUID, Form()],
+    action: Annotated[Literal["stop", "retry"], Form()],
+    open_tasks: Annotated[OpenTasks, Form()] = OpenTasks.leave_open,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Stop one of the contact's enrollments, or retry its failed step; back to its page."""
+    user = signed.user
+    enrollment = await steering.enrollment_to_steer(session, user, enrollment_id)
+    if enrollment.contact_id != contact_id:
+        raise NotFound(f"contact {contact_id} has no enrollment {enrollment_id}")
+    if action == "retry":
+        await steering.retry(session, temporal, user, enrollment_id)
+    else:
+        await enrolling.stop(temporal, enrollment, steering.stop_request(user, reason, open_tasks))
+    return RedirectResponse(f"/app/contacts/{contact_id}", status_code=303)

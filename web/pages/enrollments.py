@@ -59,7 +59,7 @@ async def steer(
     temporal: TemporalDep,
     settings: SettingsDep,
     signed: DesignerForm,
-    action: Annotated[Literal["stop", "reactivate", "remove"], Form()],
+    action: Annotated[Literal["stop", "reactivate", "retry", "remove"], Form()],
     enrollment_id: Annotated[list[uuid.UUID], Form(max_length=steering.MAX_BULK)],
     open_tasks: Annotated[OpenTasks, Form()] = OpenTasks.leave_open,
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -73,6 +73,8 @@ async def steer(
         )
     elif action == "reactivate":
         answers = await steering.reactivate_each(session, temporal, user, enrollment_id)
+    elif action == "retry":
+        answers = await steering.retry_each(session, temporal, user, enrollment_id)
     else:
         if not confirmed:
             raise Invalid("removing is for good: tick that you mean it, and send again")
