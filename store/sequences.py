@@ -111,6 +111,16 @@ async def share(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.UUI
     return result.first() is not None
 
 
+async def shared_with(session: AsyncSession, sequence_id: uuid.UUID) -> Seq[uuid.UUID]:
+    """The users the sequence is shared with, in the order it was shared."""
+    query = (
+        select(col(SequenceShare.user_id))
+        .where(col(SequenceShare.sequence_id) == sequence_id)
+        .order_by(col(SequenceShare.created_at))
+    )
+    return (await session.scalars(query)).all()
+
+
 async def unshare(session: AsyncSession, sequence_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     result = await session.execute(
         delete(SequenceShare)

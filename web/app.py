@@ -13,12 +13,24 @@ from web.pages import (
     people,
     preview,
     sequences,
+    sharing,
     sign_in,
     todo,
 )
 
 # The canvas's /sequences/new before the sequence pages' /sequences/{id}.
-PAGES = (sign_in, links, people, todo, contacts, canvas, sequences, enrollments, preview)
+PAGES = (
+    sign_in,
+    links,
+    people,
+    todo,
+    contacts,
+    canvas,
+    sequences,
+    sharing,
+    enrollments,
+    preview,
+)
 
 
 def install_web(app: FastAPI) -> None:

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from api.deps import CurrentUser, Designer, SessionDep, TemporalDep
-from api.errors import Conflict, Invalid, NotFound, problems
+from api.errors import Invalid, NotFound, problems
 from api.schemas.common import MAX_VERSION, Day, Limit, Offset, VersionPath
 from api.schemas.sequences import (
     SequenceRead,
@@ -15,10 +15,10 @@ from api.schemas.sequences import (
     VersionSummary,
 )
 from api.schemas.users import ShareBody
-from api.services import drafts
+from api.services import drafts, sharing
 from api.services.migration import migrate_to_latest
-from store import reports, sequences, users
-from store.models import Sequence, SequenceStatus, utcnow
+from store import reports, sequences
+from store.models import Sequence
 
 router = APIRouter(
     prefix="/sequences", tags=["sequences"], responses=problems(401, 403, 404, 409, 422)
@@ -112,11 +112,7 @@ async def archive_sequence(
 ) -> SequenceRead:
     """Stop new enrollments; running ones go on. Publishing again reopens it."""
     sequence = await _sequence_or_404(session, sequence_id, for_update=True)
-    if sequence.status == SequenceStatus.archived:
-        raise Conflict(f"sequence {sequence_id} is already archived")
-    sequence.status = SequenceStatus.archived
-    sequence.updated_at = utcnow()
-    await session.flush()
+    await drafts.archive(session, sequence)
     return await _read(session, sequence)
 
 
@@ -156,11 +152,18 @@ async def share_sequence(
 ) -> dict[str, str]:
     """Let a rep enroll contacts into this sequence."""
     await _sequence_or_404(session, sequence_id)
-    if await users.get_user(session, body.user_id) is None:
-        raise Invalid(f"user_id: no user {body.user_id}")
-    if not await sequences.share(session, sequence_id, body.user_id):
-        raise Conflict(f"sequence {sequence_id} is already shared with user {body.user_id}")
+    await sharing.share(session, sequence_id, body.user_id)
     return {"sequence_id": str(sequence_id), "user_id": str(body.user_id)}
+
+
+@router.get("/{sequence_id}/shares")
+async def list_shares(
+    sequence_id: uuid.UUID, session: SessionDep, _: Designer
+) -> list[dict[str, str]]:
+    """The users the sequence is shared with."""
+    await _sequence_or_404(session, sequence_id)
+    shared = await sequences.shared_with(session, sequence_id)
+    return [{"sequence_id": str(sequence_id), "user_id": str(user_id)} for user_id in shared]
 
 
 @router.delete("/{sequence_id}/shares/{user_id}")
@@ -168,6 +171,5 @@ async def unshare_sequence(
     sequence_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, _: Designer
 ) -> dict[str, str]:
     """Stop sharing the sequence with a user; their running enrollments go on."""
-    if not await sequences.unshare(session, sequence_id, user_id):
-        raise NotFound(f"sequence {sequence_id} is not shared with user {user_id}")
+    await sharing.unshare(session, sequence_id, user_id)
     return {"sequence_id": str(sequence_id), "user_id": str(user_id)}

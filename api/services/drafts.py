@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Conflict, Invalid
 from sequences import DefinitionError, parse_definition, step_where
 from store import custom_fields, sequences, users
-from store.models import Sequence, SequenceVersion, User, utcnow
+from store.models import Sequence, SequenceStatus, SequenceVersion, User, utcnow
 
 
 async def problems_of(
@@ -98,3 +98,13 @@ async def publish(session: AsyncSession, sequence: Sequence, user: User) -> Sequ
                 f"the draft has not changed since version {latest.version}; edit it first"
             )
     return await sequences.publish(session, sequence, user.id)
+
+
+async def archive(session: AsyncSession, sequence: Sequence) -> None:
+    """Stop new enrollments; running ones go on, and publishing again reopens it. The caller
+    holds the sequence's row lock."""
+    if sequence.status == SequenceStatus.archived:
+        raise Conflict(f"sequence {sequence.id} is already archived")
+    sequence.status = SequenceStatus.archived
+    sequence.updated_at = utcnow()
+    await session.flush()

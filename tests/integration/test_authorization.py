@@ -52,6 +52,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/sequences/{sequence_id}/archive"): DESIGN,
     ("GET", "/sequences/{sequence_id}/report"): DESIGN,
     ("POST", "/sequences/{sequence_id}/shares"): DESIGN,
+    ("GET", "/sequences/{sequence_id}/shares"): DESIGN,
     ("DELETE", "/sequences/{sequence_id}/shares/{user_id}"): DESIGN,
     ("POST", "/sequences/{sequence_id}/enrollments"): ALL,
     ("GET", "/sequences/{sequence_id}/enrollments"): ALL,
@@ -167,6 +168,9 @@ async def test_reps_enroll_only_into_shared_sequences_and_control_only_their_own
     )
     shared = await admin.post(f"/sequences/{sequence_id}/shares", json={"user_id": rep_id})
     assert shared.status_code == 201, shared.text
+    assert await get_json(admin, f"/sequences/{sequence_id}/shares") == [
+        {"sequence_id": sequence_id, "user_id": rep_id}
+    ]
     own = await admin.post(
         f"/sequences/{sequence_id}/enrollments", json={"contact_id": contact_id}, headers=as_rep
     )

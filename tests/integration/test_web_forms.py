@@ -33,6 +33,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "/app/sequences/{sequence_id}/edit": {"definition": '{"tracks": []}', "action": "save"},
     "/app/sequences/{sequence_id}/enrollments": {"action": "stop", "enrollment_id": ANY},
     "/app/sequences/{sequence_id}/migrate": {},
+    "/app/sequences/{sequence_id}/sharing": {"action": "share", "user_id": ANY},
+    "/app/sequences/{sequence_id}/archive": {},
     "/app/sequences/{sequence_id}/preview": {
         "step": "s",
         "email": "a@example.com",

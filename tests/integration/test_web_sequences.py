@@ -314,3 +314,30 @@ async def test_a_communication_step_is_previewed_for_a_contact_and_sent_as_a_tes
     await shown.get_by_role("button", name="Send test").click()
     await expect(page.get_by_role("alert")).to_contain_text("only emails can be sent as a test")
     await page.context.close()
+
+
+async def test_a_manager_shares_a_sequence_with_a_rep_and_archives_it(
+    admin: httpx.AsyncClient, sessionmaker: SessionMaker, served_api: str, browser: Browser
+) -> None:
+    manager = await person(sessionmaker, Role.manager, "Mona")
+    rep = await person(sessionmaker, Role.rep, "Reed")
+    sequence_id = await published_sequence(admin, TWO_TRACKS)
+    page = await signed_in_page(browser, served_api, manager)
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}")
+    await page.get_by_role("link", name="Sharing").click()
+    await page.get_by_label("Rep").select_option(label="Reed")
+    await page.get_by_role("button", name="Share", exact=True).click()
+    shared = page.get_by_role("table", name="Shared with")
+    await expect(shared).to_contain_text(rep.email)
+    shares = await get_json(admin, f"/sequences/{sequence_id}/shares")
+    assert [s["user_id"] for s in shares] == [str(rep.id)]
+
+    await shared.get_by_role("button", name="Stop sharing with Reed").click()
+    await expect(shared).to_contain_text("No rep yet.")
+    assert await get_json(admin, f"/sequences/{sequence_id}/shares") == []
+
+    await page.goto(f"{served_api}/app/sequences/{sequence_id}")
+    await page.get_by_role("button", name="Archive: no new enrollments").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("archived")
+    assert (await get_json(admin, f"/sequences/{sequence_id}"))["status"] == "archived"
+    await page.context.close()
