@@ -11,15 +11,13 @@ from pydantic import BaseModel, Field
 from sequences import (
     ApplyTagStep,
     Channel,
+    Check,
     CommunicationStep,
     DateTimerStep,
     DelayStep,
     EmailStep,
     EventTimerStep,
-    FieldCompare,
     FieldTimerStep,
-    HadEvent,
-    HasTag,
     PersonStep,
     ProcessStep,
     Recipient,
@@ -152,7 +150,7 @@ class CloseOpenTasksInput(BaseModel):
 
 class ConditionInput(BaseModel):
     contact_id: str
-    check: HasTag | FieldCompare | HadEvent
+    check: Check
     enrollment_id: str | None = Field(
         default=None, description="Whose steps a check on what the contact did may name."
     )

@@ -10,8 +10,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     model_validator,
 )
 
@@ -267,11 +269,39 @@ class HadEvent(BaseModel):
     within: Wait | None = Field(default=None, description="Only this recently, e.g. P7D.")
 
 
+def _check_of(value: Any) -> str | None:
+    """A check is known by its key, so that a mistake in one is said of that one alone."""
+    if isinstance(value, HasTag | FieldCompare | HadEvent):
+        return type(value).__name__
+    if isinstance(value, dict):
+        for key, check in (
+            ("has_tag", "HasTag"),
+            ("happened", "HadEvent"),
+            ("field", "FieldCompare"),
+        ):
+            if key in value:
+                return check
+    return None
+
+
+Check = Annotated[
+    Annotated[HasTag, Tag("HasTag")]
+    | Annotated[FieldCompare, Tag("FieldCompare")]
+    | Annotated[HadEvent, Tag("HadEvent")],
+    Discriminator(
+        _check_of,
+        custom_error_type="check_unknown",
+        custom_error_message="a check gives has_tag (a tag the contact has), field and op "
+        "(a field's value), or happened (something the contact did)",
+    ),
+]
+
+
 class ConditionStep(StepBase):
     """Branch on the contact's tags, a field, or what it did, as they are when the step runs."""
 
     kind: Literal["condition"] = "condition"
-    check: HasTag | FieldCompare | HadEvent
+    check: Check
     if_true: Transition = CONTINUE
     if_false: Transition = CONTINUE
 

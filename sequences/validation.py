@@ -254,6 +254,8 @@ def _describe(raw: Any, error: Any) -> dict[str, Any]:
             rest = rest[2:]
             if rest and isinstance(step_raw, dict) and rest[0] == step_raw.get("kind"):
                 rest = rest[1:]  # the discriminator tag pydantic puts in the path
+        # So is the name of the member of a union of shapes (a condition's check) it read.
+        rest = [part for part in rest if not (isinstance(part, str) and part[:1].isupper())]
         field = ".".join(str(part) for part in rest) or None
     elif loc:
         field = ".".join(str(part) for part in loc)

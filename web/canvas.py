@@ -113,7 +113,9 @@ def _model_of(
     model = STEP_KINDS.get(str(raw.get("kind")))
     if model is None:
         raise LookupError(place)
-    return model, raw, f"{str(raw['kind']).replace('_', ' ')} step", ()
+    # Decisions and to-dos lead elsewhere by their results: their `then` is never taken.
+    skip = () if "then" in model.model_construct().ways_out() else ("then",)
+    return model, raw, f"{str(raw['kind']).replace('_', ' ')} step", skip
 
 
 def panel(

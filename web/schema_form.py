@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 PREFIX = "f."
+# The field naming which shape a choice between shapes takes: "f.check:shape".
+SHAPE = ":shape"
 # Read first and last: who the step is, then what it does, then where it goes.
 FIRST, LAST = ("id", "name"), ("then", "note")
 SCALARS = {"string", "integer", "number", "boolean"}
@@ -26,7 +28,7 @@ BLANK: Any = object()
 class FormField:
     path: str
     label: str
-    widget: str  # text, textarea, number, checkbox, select, scalar, lines, json, group
+    widget: str  # text, textarea, number, checkbox, select, scalar, lines, json, group, choice
     value: Any = ""
     options: tuple[str, ...] = ()
     required: bool = False
@@ -36,7 +38,7 @@ class FormField:
 
     @property
     def name(self) -> str:
-        return PREFIX + self.path
+        return PREFIX + self.path + (SHAPE if self.widget == "choice" else "")
 
     @property
     def slot(self) -> str:
@@ -64,7 +66,9 @@ def read_form(
     defaults), and the fields that could not be read at all, with why."""
     schema = _schema(model)
     problems: list[tuple[str, str]] = []
-    value = _read_object(schema, schema.get("$defs", {}), "", form, problems, skip)
+    value = _read_object(
+        schema, schema.get("$defs", {}), "", form, problems, skip, keep_blanks=True
+    )
     return (value if value is not MISSING else {}), problems
 
 
@@ -79,6 +83,8 @@ def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str,
     """The widget a schema is edited with, the schema it edits, and whether it may be null."""
     schema = _resolved(schema, defs)
     nullable = False
+    if "oneOf" in schema and all("properties" in shape for shape in _shapes(schema, defs)):
+        return "choice", schema, nullable
     if "anyOf" in schema:
         variants = [_resolved(v, defs) for v in schema["anyOf"]]
         present = [v for v in variants if v.get("type") != "null"]
@@ -102,6 +108,20 @@ def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str,
     if kind == "object" and ("properties" in schema or _named_keys(schema)):
         return "group", schema, nullable
     return "json", schema, nullable
+
+
+def _shapes(schema: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The shapes a choice may take (a condition's check: a tag, a field, an event)."""
+    return [_resolved(shape, defs) for shape in schema["oneOf"]]
+
+
+def _shape_of(shapes: list[dict[str, Any]], value: Any) -> int:
+    """Which shape a value has: the first whose required properties it gives."""
+    if isinstance(value, Mapping):
+        for index, shape in enumerate(shapes):
+            if set(shape.get("required", ())) <= set(value):
+                return index
+    return 0
 
 
 def _named_keys(schema: dict[str, Any]) -> list[str]:
@@ -142,6 +162,13 @@ def _object_fields(
             yield FormField(path, label, widget, hint=hint, depth=depth)
             yield from _object_fields(resolved, defs, path + ".", shown, depth + 1)
             continue
+        if widget == "choice":
+            shapes = _shapes(resolved, defs)
+            chosen = _shape_of(shapes, shown)
+            titles = tuple(_title(shape) for shape in shapes)
+            yield FormField(path, label, widget, chosen, titles, key in required, hint, "", depth)
+            yield from _object_fields(shapes[chosen], defs, path + ".", shown, depth + 1)
+            continue
         yield FormField(
             path,
             label,
@@ -153,6 +180,12 @@ def _object_fields(
             placeholder,
             depth,
         )
+
+
+def _title(shape: dict[str, Any]) -> str:
+    """A shape's name as a person reads it: HadEvent is "had event"."""
+    title = str(shape.get("title", ""))
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in title).strip()
 
 
 def _placeholder(schema: dict[str, Any]) -> str:
@@ -183,6 +216,8 @@ def _read_object(
     form: Mapping[str, str],
     problems: list[tuple[str, str]],
     skip: tuple[str, ...] = (),
+    *,
+    keep_blanks: bool = False,
 ) -> Any:
     required = set(schema.get("required", ()))
     read: dict[str, Any] = {}
@@ -192,6 +227,14 @@ def _read_object(
         widget, resolved, _ = _shape(child, defs)
         if widget == "group":
             value = _read_object(resolved, defs, path + ".", form, problems)
+            if value is MISSING and keep_blanks and key in required:
+                value = {}  # for the language to name what it needs
+        elif widget == "choice":
+            shapes = _shapes(resolved, defs)
+            sent = form.get(PREFIX + path + SHAPE, "")
+            chosen = shapes[int(sent)] if sent.isdigit() and int(sent) < len(shapes) else shapes[0]
+            # The shape chosen stays chosen while its fields are still empty.
+            value = _read_object(chosen, defs, path + ".", form, problems, keep_blanks=True)
         else:
             value = _read_field(widget, form, path, key in required, problems)
         if value is MISSING:
@@ -199,7 +242,7 @@ def _read_object(
         read[key] = value
         unchanged = widget == "checkbox" and value == resolved.get("default", False)
         given = given or not (value is BLANK or unchanged)
-    if prefix and not given:
+    if not given and not keep_blanks:
         return MISSING
     return {key: "" if value is BLANK else value for key, value in read.items()} or MISSING
 

@@ -167,3 +167,21 @@ def test_the_sequences_settings_come_back_from_their_form() -> None:
     read, unread = read_form(SequenceSettings, _sent(fields_of(SequenceSettings, settings)))
     assert unread == []
     assert SequenceSettings.model_validate(read) == SequenceSettings.model_validate(settings)
+
+
+def test_a_choice_between_shapes_keeps_the_shape_chosen_while_it_is_empty() -> None:
+    condition = STEP_KINDS["condition"]
+    choice = next(f for f in fields_of(condition, {"id": "c"}) if f.widget == "choice")
+    assert (choice.name, choice.options) == (
+        "f.check:shape",
+        ("has tag", "field compare", "had event"),
+    )
+    read, _ = read_form(condition, {"f.id": "c", "f.check:shape": "2"})
+    shown = fields_of(condition, read)
+    assert [f.value for f in shown if f.widget == "choice"] == [2]
+    assert "check.happened.event" in {f.path for f in shown}
+    # What the language says of the shape chosen, and of no other.
+    problems = _problems({"tracks": [{"id": "t", "steps": [{**read, "kind": "condition"}]}]})
+    assert [(p["field"], p["message"]) for p in problems] == [
+        ("check.happened.event", "Field required")
+    ]

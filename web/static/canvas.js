@@ -75,6 +75,10 @@
       select(element);
     }
   });
+  // A choice between shapes (a condition's check) shows the chosen shape's fields.
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("#panel [data-refresh]")) press("do-refresh", {});
+  });
   // Unsaved work lives in the page until it is saved: leaving asks first.
   window.addEventListener("beforeunload", (event) => {
     if (document.querySelector("#view[data-unsaved]")) event.preventDefault();
