@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from store.models.columns import json_column, optional_timestamp, timestamp
@@ -26,7 +26,11 @@ TASK_TITLE_LENGTH = 300
 class Task(SQLModel, table=True):
     """A to-do for a person: a call, a task or a manual email, usually created by a sequence."""
 
-    __table_args__ = (Index("ix_task_assignee_status_due", "assigned_to", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_task_assignee_status_due", "assigned_to", "status", "due_at"),
+        # Everyone's open to-dos, soonest first, a page at a time.
+        Index("ix_task_open_due", "due_at", "id", postgresql_where=text("status = 'open'")),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     effect_key: str | None = Field(default=None, unique=True, max_length=300)
