@@ -18,6 +18,7 @@ from typing import Any
 from bench.enroll_rate import enrollment_rate
 from bench.harness import embedded
 from bench.lateness import timer_lateness
+from bench.pages_at_scale import pages_with_enrollments
 from bench.sandbox import sandbox_cost
 from bench.sleepers import sleeping_enrollments
 from bench.steps import steps_per_second
@@ -84,6 +85,8 @@ async def _stack_benchmarks(args: argparse.Namespace, results: list[dict[str, An
             results.append(
                 await sleeping_enrollments(services, args.sleepers, args.requests, args.workers)
             )
+        if args.pages:
+            results.append(await pages_with_enrollments(services, args.pages, args.requests))
         # Last: the enrollments it starts wait for a worker on the shared task queue, and any
         # worker started after it would run them beside what it measures.
         if args.enroll:
@@ -134,6 +137,9 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=1000, help="enrollments; 0 skips it")
     parser.add_argument("--lead", type=float, default=60, help="seconds until the timers fire")
     parser.add_argument("--sleepers", type=int, default=100_000, help="enrollments; 0 skips")
+    parser.add_argument(
+        "--pages", type=int, default=100_000, help="enrollments the web pages see; 0 skips"
+    )
     parser.add_argument("--requests", type=int, default=200, help="per measured route")
     parser.add_argument(
         "--temporal-in-memory",
@@ -144,6 +150,7 @@ def main() -> None:
     if args.quick:
         args.rounds, args.replays, args.steps_contacts, args.enroll = 200, 1, 100, 500
         args.timers, args.lead, args.sleepers, args.requests = 100, 20, 1000, 50
+        args.pages = 1000
 
     results = [validation_overhead(args.rounds, args.repeat)]
     try:
@@ -164,7 +171,7 @@ def _save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         json.dumps({"at": stamp, "arguments": vars(args), "results": results}, indent=2) + "\n"
     )
     (RESULTS / f"{name}.md").write_text(markdown(stamp, results))
-    sizes = (args.replays, args.steps_contacts, args.enroll, args.timers, args.sleepers)
+    sizes = (args.replays, args.steps_contacts, args.enroll, args.timers, args.sleepers, args.pages)
     if not args.quick and all(sizes) and args.requests:
         _write_docs_table(markdown(stamp, results))
     for result in results:

@@ -1,16 +1,18 @@
 """The pages' templates and how a page answers when something is refused."""
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
 
 from api.errors import DomainError, describe
 from api.roles import ADMINS, DESIGNERS, PEOPLE
@@ -27,7 +29,7 @@ NAV = (
     ("/app/contacts", "Contacts", PEOPLE),
     ("/app/sequences", "Sequences", DESIGNERS),
     ("/app/people", "People", ADMINS),
-    ("/app/password", "Password", PEOPLE),
+    ("/app/password", "You", PEOPLE),
 )
 
 
@@ -36,6 +38,23 @@ def nav_for(user: User) -> list[tuple[str, str]]:
 
 
 TEMPLATES.env.globals["nav_for"] = nav_for
+
+
+def zone_of(user: User | None) -> ZoneInfo:
+    """The person's timezone, UTC unless they chose one."""
+    return ZoneInfo(user.timezone) if user is not None and user.timezone else ZoneInfo("UTC")
+
+
+@pass_context
+def local(context: Mapping[str, Any], moment: datetime | None, shown: str) -> str:
+    """A time as the signed-in person reads it: in their timezone, which is named."""
+    if moment is None:
+        return ""
+    signed = context.get("signed")
+    return moment.astimezone(zone_of(signed.user if signed else None)).strftime(f"{shown} %Z")
+
+
+TEMPLATES.env.filters["local"] = local
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:

@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
     )
     # An argon2id hash, for signing in to the web app; None until the user sets a password.
     password_hash: str | None = Field(default=None, max_length=200)
+    # An IANA name: the person's day and times in the web app; None is UTC.
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = timestamp()
 
 

@@ -21,6 +21,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "/app/sign-in/link": {"email": "a@example.com"},
     "/app/link/{token}": {},
     "/app/password": {"password": "long enough words", "again": "long enough words"},
+    "/app/timezone": {"timezone": "Europe/Paris"},
     "/app/people": {"email": "b@example.com", "role": "rep"},
     "/app/tasks/{task_id}/outcome": {"result": "no_answer"},
     "/app/tasks/{task_id}/skip": {},

@@ -3,6 +3,8 @@ their own, a result picked on a call that brings the sequence's next step, and t
 person sees as pages."""
 
 import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.async_api import Browser, Page, expect
@@ -11,9 +13,10 @@ from temporalio.worker import Worker
 from api.services import people
 from store import users
 from store.db import SessionMaker, transaction
-from store.models import Company, Contact, Note, Role, User
+from store.models import Company, Contact, Note, Role, Task, User
 from tests.browser import screenshot
 from tests.integration.helpers import enroll, eventually, get_json, new_contact, published_sequence
+from web.pages.todo import Item, by_when
 
 PASSWORD = "correct horse battery"
 CALL_THEN_PROPOSAL = {
@@ -232,3 +235,57 @@ async def test_a_rep_is_refused_another_reps_to_do_and_forms_without_the_session
     await page.goto(f"{served_api}/app/todo")
     await expect(page).to_have_url(f"{served_api}/app/sign-in?next=/app/todo")
     await page.context.close()
+
+
+async def test_a_rep_in_another_timezone_sees_their_own_day_and_reschedules_in_it(
+    admin: httpx.AsyncClient, sessionmaker: SessionMaker, served_api: str, browser: Browser
+) -> None:
+    rep = await person(sessionmaker, Role.rep, "Tess")
+    contact_id = uuid.UUID(await new_contact(admin, first_name="Ivy"))
+    async with transaction(sessionmaker) as session:
+        task = Task(
+            contact_id=contact_id,
+            kind="task",
+            title="Send the brochure",
+            assigned_to=rep.id,
+            due_at=datetime(2030, 1, 1, 12, 0, tzinfo=UTC),
+            allowed_results=["done"],
+        )
+        session.add(task)
+    page = await signed_in_page(browser, served_api, rep)
+    todo = page.locator("article.todo")
+    await expect(todo.locator("time")).to_have_text("due Tue 01 Jan 12:00 UTC")
+
+    await page.get_by_role("link", name="You").click()
+    await page.get_by_label("Timezone", exact=True).select_option("Pacific/Kiritimati")
+    await page.get_by_role("button", name="Keep").click()
+    await page.get_by_role("link", name="To-Do").click()
+    # Kiritimati is 14 hours ahead: noon UTC is two in the morning of the next day there.
+    await expect(todo.locator("time")).to_have_text("due Wed 02 Jan 02:00 +14")
+    await todo.get_by_text("Later, or someone else").click()
+    await expect(todo.get_by_label("Due (Pacific/Kiritimati)")).to_be_visible()
+    await todo.get_by_label("Due (Pacific/Kiritimati)").fill("2030-01-03T09:00")
+    await todo.get_by_role("button", name="Reschedule").click()
+    await expect(todo.locator("time")).to_have_text("due Thu 03 Jan 09:00 +14")
+    async with sessionmaker() as session:
+        kept = await session.get(Task, task.id)
+        assert kept is not None and kept.due_at == datetime(2030, 1, 2, 19, 0, tzinfo=UTC)
+    await page.context.close()
+
+
+def test_today_is_the_persons_own_day() -> None:
+    kiritimati = ZoneInfo("Pacific/Kiritimati")
+    # 20:00 UTC on 1 January is 10:00 on 2 January in Kiritimati.
+    now = datetime(2030, 1, 1, 20, 0, tzinfo=UTC)
+
+    def item(due: datetime) -> Item:
+        return Item(
+            Task(contact_id=uuid.uuid4(), kind="task", title="t", due_at=due), Contact(), None
+        )
+
+    late_in_utc_day = item(datetime(2030, 1, 1, 23, 0, tzinfo=UTC))  # 13:00 on the 2nd there
+    next_utc_day = item(datetime(2030, 1, 2, 8, 0, tzinfo=UTC))  # 22:00 on the 2nd there
+    in_utc = by_when([late_in_utc_day, next_utc_day], now)
+    assert (in_utc.today, in_utc.upcoming) == ([late_in_utc_day], [next_utc_day])
+    there = by_when([late_in_utc_day, next_utc_day], now.astimezone(kiritimati))
+    assert there.today == [late_in_utc_day, next_utc_day]

@@ -1,14 +1,18 @@
-"""A person's own password, and the admins' list of people with its invitations."""
+"""A person's own password and timezone, and the admins' list of people with its
+invitations."""
 
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import SessionDep, SettingsDep
+from api.errors import Invalid
 from api.roles import PEOPLE
 from api.services import people
 from api.services.sign_in_mail import send_link
+from sequences import known_timezone
 from store import users
 from store.models import Role
 from web.auth import SESSION_COOKIE, AdminForm, AdminPage, Signed, SignedForm, SignedIn
@@ -17,9 +21,25 @@ from web.templating import PageRoute, page
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 
 
+ZONES = sorted(available_timezones())
+
+
 @router.get("/password")
 async def password_page(request: Request, signed: SignedIn) -> Response:
-    return page(request, "password.html", signed=signed)
+    return page(request, "password.html", signed=signed, zones=ZONES)
+
+
+@router.post("/timezone")
+async def set_timezone(
+    session: SessionDep, signed: SignedForm, timezone: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    """The person's day and times in the app; empty is UTC."""
+    try:
+        signed.user.timezone = known_timezone(timezone or None)
+    except ValueError as error:
+        raise Invalid(str(error)) from None
+    await session.flush()
+    return RedirectResponse("/app/password", status_code=303)
 
 
 @router.post("/password")
@@ -34,7 +54,9 @@ async def set_password(
     if problem is None and password != again:
         problem = "the two passwords differ"
     if problem:
-        return page(request, "password.html", 422, signed=signed, error=f"Password: {problem}.")
+        return page(
+            request, "password.html", 422, signed=signed, zones=ZONES, error=f"Password: {problem}."
+        )
     await people.set_password(session, signed.user, password)
     # Setting it signed out every session, this one too: sign in again with it.
     response = RedirectResponse("/app/sign-in?next=/app/todo", status_code=303)

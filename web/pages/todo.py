@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -14,7 +14,7 @@ from api.services import todo
 from store import contact_cards, users
 from store.models import Contact, Sequence, Task, utcnow
 from web.auth import SignedForm, SignedIn
-from web.templating import PageRoute, page
+from web.templating import PageRoute, page, zone_of
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
 
@@ -37,7 +37,8 @@ class Day:
 
 
 def by_when(items: list[Item], now: datetime) -> Day:
-    """Overdue (due before now), today (by the end of the UTC day), and upcoming or undated."""
+    """Overdue (due before now), today (by the end of the day where `now` is, the person's
+    timezone), and upcoming or undated."""
     end_of_today = datetime.combine(now.date() + timedelta(days=1), time(), now.tzinfo)
     day = Day()
     for item in items:
@@ -73,7 +74,7 @@ async def todo_page(
     colleagues = (
         [u for u in await users.list_users(session) if u.role in PEOPLE] if supervises else []
     )
-    now = utcnow()
+    now = utcnow().astimezone(zone_of(user))
     return page(
         request,
         "todo.html",
@@ -85,6 +86,7 @@ async def todo_page(
         colleagues=colleagues,
         names={u.id: u.name or u.email for u in colleagues},
         snoozes=list(SNOOZES),
+        zone=now.tzinfo,
         page_number=page_number,
         more=more,
     )
@@ -138,11 +140,11 @@ async def reschedule(
     task_id: uuid.UUID,
     session: SessionDep,
     signed: SignedForm,
-    due_at: Annotated[datetime, Form(description="A date and time in UTC.")],
+    due_at: Annotated[datetime, Form(description="A date and time in the person's timezone.")],
     everyone: Annotated[bool, Form()] = False,
 ) -> Response:
-    # A browser's date-time field has no timezone: the page says it is UTC.
-    due = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+    # A browser's date-time field has no timezone: the page names the person's.
+    due = due_at if due_at.tzinfo else due_at.replace(tzinfo=zone_of(signed.user))
     await todo.reschedule(session, signed.user, task_id, due)
     return _back(everyone)
 
