@@ -41,6 +41,10 @@ async def entries(
     return [(entry, contact, letter or "") for entry, contact, letter in rows]
 
 
+async def entry_for_update(session: AsyncSession, entry_id: uuid.UUID) -> FulfillmentEntry | None:
+    return await session.get(FulfillmentEntry, entry_id, with_for_update=True)
+
+
 async def mark_letter_sent(session: AsyncSession, entry: FulfillmentEntry) -> None:
     """A letter's message counts as sent once its entry is fulfilled."""
     if entry.effect_key is None:

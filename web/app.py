@@ -9,6 +9,7 @@ from web.pages import (
     canvas,
     contacts,
     enrollments,
+    fulfilment,
     links,
     people,
     preview,
@@ -30,6 +31,7 @@ PAGES = (
     sharing,
     enrollments,
     preview,
+    fulfilment,
 )
 
 

@@ -28,6 +28,7 @@ NAV = (
     ("/app/todo", "To-Do", PEOPLE),
     ("/app/contacts", "Contacts", PEOPLE),
     ("/app/sequences", "Sequences", DESIGNERS),
+    ("/app/fulfillment", "Fulfilment", DESIGNERS),
     ("/app/people", "People", ADMINS),
     ("/app/password", "You", PEOPLE),
 )

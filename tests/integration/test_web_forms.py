@@ -31,6 +31,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "/app/contacts/enroll": {"sequence_id": ANY, "contact_id": ANY},
     "/app/contacts/{contact_id}/steer": {"enrollment_id": ANY, "action": "stop"},
     "/app/sequences/new": {"name": "Made by someone else"},
+    "/app/fulfillment/{list_id}/entries/{entry_id}/fulfill": {},
     "/app/sequences/{sequence_id}/edit": {"definition": '{"tracks": []}', "action": "save"},
     "/app/sequences/{sequence_id}/enrollments": {"action": "stop", "enrollment_id": ANY},
     "/app/sequences/{sequence_id}/migrate": {},
@@ -66,7 +67,7 @@ async def test_no_form_is_taken_without_its_token(
     api.cookies.set(SESSION_COOKIE, opened.token)
     for path, fields in FIELDS.items():
         concrete = path.replace("{token}", "t" * 43)
-        for name in ("task_id", "sequence_id", "contact_id"):
+        for name in ("task_id", "sequence_id", "contact_id", "list_id", "entry_id"):
             concrete = concrete.replace("{" + name + "}", ANY)
         for token in ({}, {"csrf": "forged"}):
             answer = await api.post(concrete, data={**fields, **token})
