@@ -289,3 +289,36 @@ def test_today_is_the_persons_own_day() -> None:
     assert (in_utc.today, in_utc.upcoming) == ([late_in_utc_day], [next_utc_day])
     there = by_when([late_in_utc_day, next_utc_day], now.astimezone(kiritimati))
     assert there.today == [late_in_utc_day, next_utc_day]
+
+
+async def test_a_rep_works_the_list_from_the_keyboard(
+    admin: httpx.AsyncClient,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+    served_api: str,
+    browser: Browser,
+) -> None:
+    rep = await person(sessionmaker, Role.rep, "Kit")
+    sequence_id = await published_sequence(admin, CALL_THEN_PROPOSAL)
+    contact_id = await new_contact(admin, first_name="Ida", owner_id=str(rep.id))
+    await enroll(admin, sequence_id, contact_id)
+    page = await signed_in_page(browser, served_api, rep)
+    call = page.get_by_role("article", name="call: Intro call")
+    await expect(call).to_be_visible()
+
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("complementary", name="Keys")).to_be_visible()
+    await page.keyboard.press("j")
+    await expect(call).to_be_focused()
+    await page.keyboard.press("n")
+    await page.keyboard.type("Left a message")  # typed into the notes, not taken as keys
+    await expect(call.get_by_label("Notes")).to_have_value("Left a message")
+    await call.focus()
+    await page.keyboard.press("2")  # the second result: left voicemail
+
+    async def call_done() -> list[dict[str, object]]:
+        return [t for t in await get_json(admin, f"/contacts/{contact_id}/tasks") if t["result"]]
+
+    [done] = await eventually(call_done, lambda found: len(found) == 1)
+    assert (done["result"], done["notes"]) == ("left_voicemail", "Left a message")
+    await page.context.close()
