@@ -157,18 +157,21 @@ async def canvas_change(
     drop_index: Position = 0,
 ) -> Response:
     """One change to the draft: what the panel sent, then the action of the button pressed."""
-    saved = Saved.of(await sequence_or_404(session, sequence_id))
+    verb, _, argument = action.partition(":")
+    keeping = verb in ("save", "publish")
+    # Read locked when it is to be saved: no one else's save can come between the check that
+    # none came since the page was opened and this one.
+    sequence = await sequence_or_404(session, sequence_id, for_update=keeping)
+    saved = Saved.of(sequence)
     working = edits.working_copy(definition)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     unread = apply_panel(working, panel_for, form) if panel_for else []
-    verb, _, argument = action.partition(":")
     selected, message = panel_for, ""
     try:
-        if verb in ("save", "publish"):
+        if keeping:
             async with session.begin_nested():  # a refusal keeps nothing of the attempt
-                saved, message = await _kept(
-                    session, signed.user, saved.id, base, name, working, verb
-                )
+                message = await _kept(session, signed.user, sequence, base, name, working, verb)
+            saved = Saved.of(sequence)
             working = saved.definition
         else:
             selected = _changed(
@@ -219,15 +222,15 @@ def _changed(
 async def _kept(
     session: AsyncSession,
     user: User,
-    sequence_id: uuid.UUID,
+    sequence: Sequence,
     base: str,
     name: str,
     working: dict[str, Any],
     verb: str,
-) -> tuple[Saved, str]:
+) -> str:
     """Save the draft, and with `verb` "publish" publish it; refused while it has problems or
-    when someone else saved it since `base`, the time of the save the page was opened on."""
-    sequence = await sequence_or_404(session, sequence_id, for_update=True)
+    when someone else saved it since `base`, the time of the save the page was opened on. The
+    caller holds the sequence's row lock."""
     if sequence.updated_at.isoformat() != base:
         raise Conflict(
             "someone saved this sequence since you opened it; open it again to see their "
@@ -245,4 +248,4 @@ async def _kept(
     if verb == "publish":
         version = await drafts.publish(session, sequence, user)
         message = f"Published as version {version.version}."
-    return Saved.of(sequence), message
+    return message
