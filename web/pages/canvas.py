@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,16 +113,20 @@ async def _canvas(
     )
 
 
-def _show(request: Request, signed: Signed, canvas: Canvas, *, typing: bool = False) -> Response:
+async def _show(
+    request: Request, signed: Signed, canvas: Canvas, *, typing: bool = False
+) -> Response:
     """The whole page; to the page's own requests only what changed: the diagram and problems,
     and the panel too unless the designer is typing in it."""
     partial = request.headers.get("hx-request") == "true"
+    # In a thread, as the check is: reading each step of a large draft takes a while.
+    diagram = await run_in_threadpool(drawn, canvas.definition, canvas.problems, canvas.selected)
     return page(
         request,
         "canvas_view.html" if partial else "canvas.html",
         signed=signed,
         canvas=canvas,
-        diagram=drawn(canvas.definition, canvas.problems, canvas.selected),
+        diagram=diagram,
         palette=PALETTE,
         where_in=where_in,
         partial=partial,
@@ -136,7 +141,7 @@ async def canvas_page(
 ) -> Response:
     saved = Saved.of(await sequence_or_404(session, sequence_id))
     canvas = await _canvas(session, saved, saved.name, saved.definition, "", [])
-    return _show(request, signed, canvas)
+    return await _show(request, signed, canvas)
 
 
 @router.post("/sequences/{sequence_id}/edit")
@@ -185,7 +190,7 @@ async def canvas_change(
     except DomainError as refused:
         message = refused.message
     canvas = await _canvas(session, saved, name, working, selected, unread, message)
-    return _show(request, signed, canvas, typing=verb == "edit")
+    return await _show(request, signed, canvas, typing=verb == "edit")
 
 
 def _changed(
