@@ -51,7 +51,7 @@ screenshots: $(STAMP) system-packages
 	mkdir -p docs/screenshots
 	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
 		tests/integration/test_web_todo.py tests/integration/test_web_sequences.py \
-		tests/integration/test_web_contacts.py
+		tests/integration/test_web_contacts.py tests/integration/test_web_canvas.py
 
 # Kill the worker and restart Temporal while 500 enrollments run; fails if an email is lost or sent twice.
 chaos: $(STAMP)
