@@ -3,15 +3,22 @@ adds steps, a side panel generated from the language's schema edits them, the AP
 messages show on the step and field at fault, cards are dragged between tracks, and the draft
 is saved and published; reps are refused the canvas."""
 
+import asyncio
+import html
+import json
+import re
+
 import httpx
 from playwright.async_api import Browser, Locator, Page, expect
 from temporalio.worker import Worker
 
-from store.db import SessionMaker
+from api.services import people
+from store.db import SessionMaker, transaction
 from store.models import Role
 from tests.browser import screenshot
 from tests.integration.helpers import get_json, new_contact, published_sequence
 from tests.integration.test_web_todo import person, signed_in_page
+from web.auth import SESSION_COOKIE
 
 
 def card(page: Page, step_id: str) -> Locator:
@@ -165,3 +172,52 @@ async def test_a_rep_cannot_open_the_canvas(
         assert response is not None and response.status == 403
         await expect(page.get_by_role("alert")).to_contain_text("needs one of the roles")
     await page.context.close()
+
+
+async def test_of_two_saves_sent_at_once_from_the_same_draft_one_is_kept_and_the_other_refused(
+    admin: httpx.AsyncClient, sessionmaker: SessionMaker, served_api: str
+) -> None:
+    definition = {
+        "tracks": [{"id": "main", "steps": [{"id": "tag", "kind": "apply_tag", "tag": "a"}]}]
+    }
+    sequence_id = await published_sequence(admin, definition)
+    designers = []
+    for name in ("Ann", "Ben"):
+        user = await person(sessionmaker, Role.manager, name)
+        async with transaction(sessionmaker) as session:
+            opened = await people.open_session(session, user)
+        client = httpx.AsyncClient(base_url=served_api, cookies={SESSION_COOKIE: opened.token})
+        page = await client.get(f"/app/sequences/{sequence_id}/edit")
+        base = re.search(r'name="base" value="([^"]+)"', page.text)
+        assert base is not None
+        designers.append((client, opened.csrf_token, html.unescape(base.group(1)), name))
+
+    async def save(client: httpx.AsyncClient, csrf: str, base: str, tag: str) -> str:
+        draft = {
+            "tracks": [{"id": "main", "steps": [{"id": "tag", "kind": "apply_tag", "tag": tag}]}]
+        }
+        answer = await client.post(
+            f"/app/sequences/{sequence_id}/edit",
+            data={
+                "csrf": csrf,
+                "base": base,
+                "name": "Welcome",
+                "action": "save",
+                "definition": json.dumps(draft),
+            },
+            headers={"HX-Request": "true"},
+        )
+        assert answer.status_code == 200, answer.text[:300]
+        return answer.text
+
+    answers = await asyncio.gather(
+        *(save(client, csrf, base, name) for client, csrf, base, name in designers)
+    )
+    kept = ["Draft saved." in answer for answer in answers]
+    refused = ["someone saved this sequence" in answer for answer in answers]
+    assert sorted(kept) == [False, True] and sorted(refused) == [False, True]
+    winner = designers[kept.index(True)][3]
+    saved = await get_json(admin, f"/sequences/{sequence_id}")
+    assert saved["definition"]["tracks"][0]["steps"][0]["tag"] == winner
+    for client, *_ in designers:
+        await client.aclose()
