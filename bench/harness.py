@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.email import SmtpSender
 from api.main import create_app
+from bench import cpu
 from bench.sink import HOST, MailSink
 from devstack.services import DEV_SERVER_TUNING, start_postgres, temporal_binary
 from settings import Settings
@@ -43,6 +44,18 @@ class Services:
     api: httpx.AsyncClient
     email: SmtpSender
     sink: MailSink
+    # Whose CPU time a benchmark reads (bench.cpu): the Temporal server's, PostgreSQL's.
+    server_pid: int
+    postgres_pid: int
+
+    def cpu_parts(self, workers: list[subprocess.Popen[bytes]]) -> cpu.Parts:
+        """The stack's parts while `workers` run; the driver holds the API and the sink."""
+        return {
+            "server": lambda: cpu.cpu_seconds(self.server_pid),
+            "workers": lambda: sum(cpu.cpu_seconds(w.pid) for w in workers),
+            "postgres": lambda: cpu.postgres_seconds(self.postgres_pid),
+            "api_and_sink": lambda: cpu.cpu_seconds(os.getpid()),
+        }
 
 
 @asynccontextmanager
@@ -64,6 +77,9 @@ async def embedded(*, temporal_in_memory: bool = False) -> AsyncIterator[Service
         )
         sink = MailSink()
         sink.start()
+        port = env.client.service_client.config.target_host.rsplit(":", 1)[1]
+        [server_pid] = cpu.pids_running("start-dev", f"--port {port}")
+        [postgres_pid] = cpu.pids_running("postgres", "-D", str((Path(root) / "pg").resolve()))
         engine = create_engine(url)
         try:
             upgrade(url)
@@ -96,6 +112,8 @@ async def embedded(*, temporal_in_memory: bool = False) -> AsyncIterator[Service
                         unsubscribe_secret=BENCH_LINK_SECRET,
                     ),
                     sink=sink,
+                    server_pid=server_pid,
+                    postgres_pid=postgres_pid,
                 )
         finally:
             await engine.dispose()
