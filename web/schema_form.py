@@ -79,35 +79,34 @@ def _resolved(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
-    """The widget a schema is edited with, the schema it edits, and whether it may be null."""
+def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The widget a schema is edited with, and the schema it edits (an optional value's own:
+    left empty, it takes its default)."""
     schema = _resolved(schema, defs)
-    nullable = False
     if "oneOf" in schema and all("properties" in shape for shape in _shapes(schema, defs)):
-        return "choice", schema, nullable
+        return "choice", schema
     if "anyOf" in schema:
         variants = [_resolved(v, defs) for v in schema["anyOf"]]
         present = [v for v in variants if v.get("type") != "null"]
-        nullable = len(present) < len(variants)
         if len(present) > 1:
             plain = all(v.get("type") in SCALARS and "enum" not in v for v in present)
-            return ("scalar" if plain else "json"), schema, nullable
+            return ("scalar" if plain else "json"), schema
         schema = {**present[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
     kind = schema.get("type")
     if "enum" in schema:
-        return "select", schema, nullable
+        return "select", schema
     if kind == "boolean":
-        return "checkbox", schema, nullable
+        return "checkbox", schema
     if kind in ("integer", "number"):
-        return "number", schema, nullable
+        return "number", schema
     if kind == "string":
-        return ("textarea" if schema.get("maxLength", 0) >= LONG_TEXT else "text"), schema, nullable
+        return ("textarea" if schema.get("maxLength", 0) >= LONG_TEXT else "text"), schema
     if kind == "array":
         items = _resolved(schema.get("items", {}), defs)
-        return ("lines" if items.get("type") == "string" else "json"), schema, nullable
+        return ("lines" if items.get("type") == "string" else "json"), schema
     if kind == "object" and ("properties" in schema or _named_keys(schema)):
-        return "group", schema, nullable
-    return "json", schema, nullable
+        return "group", schema
+    return "json", schema
 
 
 def _shapes(schema: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,7 +150,7 @@ def _object_fields(
     required = set(schema.get("required", ()))
     for key, child in _properties(schema, skip):
         path = prefix + key
-        widget, resolved, _ = _shape(child, defs)
+        widget, resolved = _shape(child, defs)
         shown = value.get(key, MISSING)
         label = key.replace("_", " ")
         hint = str(resolved.get("description", ""))
@@ -224,7 +223,7 @@ def _read_object(
     given = False
     for key, child in _properties(schema, skip):
         path = prefix + key
-        widget, resolved, _ = _shape(child, defs)
+        widget, resolved = _shape(child, defs)
         if widget == "group":
             value = _read_object(resolved, defs, path + ".", form, problems)
             if value is MISSING and keep_blanks and key in required:
