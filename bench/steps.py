@@ -18,8 +18,10 @@ from sqlalchemy import func, insert, select
 from sqlmodel import col
 
 from bench.cpu import measured, per_step_ms
+from bench.floor import create_tables, plain_url
 from bench.harness import Services, process, wait_until, worker_env
-from bench.textbook import TextbookLocalWorkflow, TextbookWorkflow
+from bench.sink import HOST as SINK_HOST
+from bench.textbook import TextbookEffectsWorkflow, TextbookLocalWorkflow, TextbookWorkflow
 from enrolling.starts import START_CONCURRENCY
 from store.db import SessionMaker, transaction
 from store.models import Contact, Enrollment, EnrollmentStatus
@@ -31,26 +33,35 @@ async def baseline(
     steps: int,
     timeout: float,
     workers: int,
-    workflow_run: Callable[[Any, int], Awaitable[int]] = TextbookWorkflow.run,
+    workflow_run: Callable[..., Awaitable[int]] = TextbookWorkflow.run,
     *,
     sandboxed: bool = True,
 ) -> tuple[float, dict[str, float]]:
     """Textbook steps/s at the same start concurrency as the API's bulk enrollment, and its
-    CPU time per step."""
+    CPU time per step. The floor's workflow (bench.floor) gets a contact each, as enrollments do."""
     client = services.client
     queue = f"textbook-{uuid.uuid4()}"
     gate = asyncio.Semaphore(START_CONCURRENCY)
+    runner = [] if sandboxed else ["--unsandboxed"]
+    contact_ids: list[str] = []
+    if workflow_run is TextbookEffectsWorkflow.run:
+        dsn = plain_url(services.settings.require_database_url())
+        await create_tables(dsn)
+        contact_ids = await contacts(services.sessionmaker, workflows, domain="floor.example.com")
+        runner += ["--floor", dsn, SINK_HOST, str(services.sink.port)]
 
     async def start(n: int) -> None:
+        args = [contact_ids[n], steps] if contact_ids else [steps]
         async with gate:
-            await client.start_workflow(workflow_run, steps, id=f"{queue}-{n}", task_queue=queue)
+            await client.start_workflow(
+                workflow_run, args=args, id=f"{queue}-{n}", task_queue=queue
+            )
 
     async def completed() -> int:
         query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
         return (await client.count_workflows(query)).count
 
     address = client.service_client.config.target_host
-    runner = [] if sandboxed else ["unsandboxed"]
     with (
         process(["-m", "bench.textbook_worker", address, queue, *runner], copies=workers) as ours,
         measured(services.cpu_parts(ours)) as used,
@@ -85,11 +96,12 @@ async def published(api: httpx.AsyncClient, definition: dict[str, Any]) -> str:
     return sequence_id
 
 
-async def contacts(sessionmaker: SessionMaker, count: int) -> list[str]:
+async def contacts(
+    sessionmaker: SessionMaker, count: int, domain: str = "example.com"
+) -> list[str]:
     """Contacts written straight to the database: setting up is not what is measured."""
     rows = [
-        {"id": uuid.uuid4(), "email": f"c{n}@example.com", "first_name": f"C{n}"}
-        for n in range(count)
+        {"id": uuid.uuid4(), "email": f"c{n}@{domain}", "first_name": f"C{n}"} for n in range(count)
     ]
     async with transaction(sessionmaker) as session:
         for start in range(0, count, 1000):
@@ -144,13 +156,14 @@ async def steps_per_second(
     timeout = 120 + contacts_count * steps * 1.0
     n = contacts_count
 
-    async def textbook(run: Callable[[Any, int], Awaitable[int]], sandboxed: bool) -> Any:
+    async def textbook(run: Callable[..., Awaitable[int]], sandboxed: bool) -> Any:
         return await baseline(services, n, steps, timeout, workers, run, sandboxed=sandboxed)
 
     regular, regular_cpu = await textbook(TextbookWorkflow.run, True)
     ours, ours_cpu = await project(services, n, steps, timeout, workers)
     local, local_cpu = await textbook(TextbookLocalWorkflow.run, True)
     bare, bare_cpu = await textbook(TextbookLocalWorkflow.run, False)
+    floor, floor_cpu = await textbook(TextbookEffectsWorkflow.run, False)
     return {
         "name": f"steps per second, {n} enrollments x {steps} steps, "
         f"{workers} worker processes each, against the local-activity textbook unsandboxed",
@@ -162,9 +175,13 @@ async def steps_per_second(
         "detail": {
             "textbook with local activities, sandboxed": round(local, 1),
             "textbook with regular activities, sandboxed": round(regular, 1),
+            "floor (bench.floor) unsandboxed": round(floor, 1),
+            "project to floor": round(ours / floor, 3),
+            "floor to local textbook": round(floor / bare, 3),
             "cpu ms a step: project": ours_cpu,
             "local textbook unsandboxed": bare_cpu,
             "local textbook sandboxed": local_cpu,
+            "floor": floor_cpu,
             "regular textbook": regular_cpu,
         },
     }

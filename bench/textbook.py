@@ -44,6 +44,21 @@ class TextbookLocalWorkflow:
 
 
 @workflow.defn
+class TextbookEffectsWorkflow:
+    """The same, each step's local activity doing what an email step and a tag step must do, the
+    shortest way (bench.floor): the floor any engine with these effects stands on here."""
+
+    @workflow.run
+    async def run(self, contact_id: str, steps: int) -> int:
+        for step in range(steps):
+            await workflow.execute_local_activity(
+                "do_effects", args=[contact_id, step], start_to_close_timeout=timedelta(seconds=30)
+            )
+            await workflow.sleep(timedelta(seconds=1))
+        return steps
+
+
+@workflow.defn
 class SleepUntilWorkflow:
     """Measured like an enrollment's timer step: the workflow time of the task after the fire."""
 
