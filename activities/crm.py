@@ -53,9 +53,13 @@ async def load_contact(session: AsyncSession, ref: EnrollmentRef) -> Contact:
 async def tag_once(session: AsyncSession, request: ApplyTagInput) -> bool:
     """Whether this effect gave the contact the tag (False: it had it, or this is a retry)."""
     ref = request.ref
-    if not await effects.claim_effect(session, ref.effect_key, uuid.UUID(ref.enrollment_id)):
+    contact_id = uuid.UUID(ref.contact_id)
+    claimed, tagged = await contacts.claim_and_tag(
+        session, ref.effect_key, uuid.UUID(ref.enrollment_id), contact_id, request.tag
+    )
+    if not claimed:
         return False
-    if await contacts.apply_tag(session, uuid.UUID(ref.contact_id), request.tag):
+    if tagged or await contacts.apply_tag(session, contact_id, request.tag):
         return True
     await load_contact(session, ref)  # a contact gone fails the step rather than passing quietly
     return False

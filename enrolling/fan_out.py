@@ -39,7 +39,10 @@ async def fan_out(
         signal.message_enrollment_id = str(message.enrollment_id)
         signal.message_step_id = step_of(message.effect_key)
     told = 0
-    for workflow_id in await enrollments.running_workflows_of_contact(session, contact_id):
+    running, any_goal = await enrollments.hearers(
+        session, contact_id, goals_on=event if enroll_as is not None else None
+    )
+    for workflow_id in running:
         if workflow_id != skip and await signal_workflow(
             temporal, workflow_id, CONTACT_EVENT, signal
         ):
@@ -51,7 +54,7 @@ async def fan_out(
                 told += 1
 
     started: list[uuid.UUID] = []
-    if enroll_as is None:
+    if enroll_as is None or not any_goal:
         return told, started
     user: User | None = None
     for sequence, version in await sequences.published_with_goal(session, event):

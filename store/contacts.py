@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from store import effects
 from store.models import Contact, ContactTag, Tag, table_of
 
 
@@ -78,6 +79,43 @@ _TAG_CONTACT = (
     .on_conflict_do_nothing()
     .returning(_CONTACT_TAG.c.contact_id)
 )
+
+
+_CLAIMED = effects.CLAIM.cte("claimed")
+_TAGGED = (
+    insert(_CONTACT_TAG)
+    .from_select(
+        ["contact_id", "tag_id"],
+        select(_CONTACT.c.id, _TAG.c.id)
+        .select_from(_CONTACT.join(_TAG, _TAG.c.name == bindparam("name")))
+        .where(_CONTACT.c.id == bindparam("contact_id"), exists(select(_CLAIMED.c.effect_key))),
+    )
+    .on_conflict_do_nothing()
+    .returning(_CONTACT_TAG.c.contact_id)
+    .cte("tagged")
+)
+_CLAIM_AND_TAG = select(exists(select(_CLAIMED.c.effect_key)), exists(select(_TAGGED.c.contact_id)))
+
+
+async def claim_and_tag(
+    session: AsyncSession,
+    effect_key: str,
+    enrollment_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    name: str,
+) -> tuple[bool, bool]:
+    """Claim an effect key and, the first time, give the contact an existing tag: one round
+    trip for what every tag step does. Whether it claimed the key, and whether it tagged; one
+    that claimed but did not tag leaves the rest to apply_tag (a tag used for the first time,
+    a contact that had it or is gone)."""
+    params = {
+        "key": effect_key,
+        "enrollment_id": enrollment_id,
+        "contact_id": contact_id,
+        "name": name,
+    }
+    claimed, tagged = (await session.execute(_CLAIM_AND_TAG, params)).one()
+    return bool(claimed), bool(tagged)
 
 
 async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:

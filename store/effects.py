@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import AppliedEffect, table_of
 
 _APPLIED = table_of(AppliedEffect)
-_CLAIM = (
+CLAIM = (
     insert(_APPLIED)
     .values(effect_key=bindparam("key"), enrollment_id=bindparam("enrollment_id"))
     .on_conflict_do_nothing()
@@ -21,5 +21,5 @@ async def claim_effect(
     session: AsyncSession, effect_key: str, enrollment_id: uuid.UUID | None
 ) -> bool:
     """True the first time a key is claimed; the caller applies its effect only then."""
-    claimed = await session.scalar(_CLAIM, {"key": effect_key, "enrollment_id": enrollment_id})
+    claimed = await session.scalar(CLAIM, {"key": effect_key, "enrollment_id": enrollment_id})
     return claimed is not None

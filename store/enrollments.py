@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence as Seq
 from typing import Any
 
-from sqlalchemy import bindparam, column, delete, func, select, text
+from sqlalchemy import bindparam, column, delete, func, null, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from store import sequences
 from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus, table_of
 
 
@@ -163,10 +164,21 @@ _RUNNING_OF_CONTACT = select(_ROW.c.workflow_id).where(
 )
 
 
-async def running_workflows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
-    """The workflows of the contact's enrollments still running (active, stopped or failed)."""
-    rows = await session.scalars(_RUNNING_OF_CONTACT, {"contact_id": contact_id})
-    return list(rows)
+# The running workflows, then one NULL if a goal may match: one round trip for every event.
+_HEARERS = _RUNNING_OF_CONTACT.union_all(select(null()).where(sequences.ANY_GOAL))
+
+
+async def hearers(
+    session: AsyncSession, contact_id: uuid.UUID, *, goals_on: str | None = None
+) -> tuple[list[str], bool]:
+    """The workflows of the contact's enrollments still running (active, stopped or failed)
+    and, asked `goals_on` an event type, whether any published sequence has a goal on it."""
+    if goals_on is None:
+        return list(await session.scalars(_RUNNING_OF_CONTACT, {"contact_id": contact_id})), False
+    params = {"contact_id": contact_id, "goal": sequences.goal_on(goals_on)}
+    rows = list(await session.scalars(_HEARERS, params))
+    workflows = [row for row in rows if row is not None]
+    return workflows, len(workflows) < len(rows)
 
 
 async def running_workflows_of_colleagues(

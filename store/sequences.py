@@ -2,8 +2,9 @@
 
 import uuid
 from collections.abc import Sequence as Seq
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -72,27 +73,33 @@ async def publish(
     return version
 
 
-# Built once: every tag a sequence applies asks it.
-_WITH_GOAL = (
-    select(Sequence, SequenceVersion)
-    .join(
-        SequenceVersion,
-        (col(SequenceVersion.sequence_id) == col(Sequence.id))
-        & (col(SequenceVersion.version) == col(Sequence.latest_version)),
-    )
-    .where(
-        col(Sequence.status) == SequenceStatus.published,
-        col(SequenceVersion.definition).contains(bindparam("goal", type_=JSONB)),
-    )
+_CURRENT_VERSION = (col(SequenceVersion.sequence_id) == col(Sequence.id)) & (
+    col(SequenceVersion.version) == col(Sequence.latest_version)
 )
+_HAS_GOAL = (
+    col(Sequence.status) == SequenceStatus.published,
+    col(SequenceVersion.definition).contains(bindparam("goal", type_=JSONB)),
+)
+# Built once: every tag a sequence applies asks them.
+_WITH_GOAL = (
+    select(Sequence, SequenceVersion).join(SequenceVersion, _CURRENT_VERSION).where(*_HAS_GOAL)
+)
+# Whether any published sequence has a goal on the event, for a statement to ask with others.
+ANY_GOAL = exists(
+    select(col(Sequence.id)).join(SequenceVersion, _CURRENT_VERSION).where(*_HAS_GOAL)
+)
+
+
+def goal_on(event: str) -> dict[str, Any]:
+    """The `goal` parameter of ANY_GOAL for an event type."""
+    return {"settings": {"goals": [{"event": event}]}}
 
 
 async def published_with_goal(
     session: AsyncSession, event: str
 ) -> Seq[tuple[Sequence, SequenceVersion]]:
     """Published sequences whose current version has a goal on this event type."""
-    goal = {"settings": {"goals": [{"event": event}]}}
-    rows = await session.execute(_WITH_GOAL, {"goal": goal})
+    rows = await session.execute(_WITH_GOAL, {"goal": goal_on(event)})
     return [(row[0], row[1]) for row in rows]
 
 
