@@ -10,14 +10,19 @@ STAMP := $(VENV)/.installed
 # requirements.lock (the same versions, without the dev tools) for the image. `make upgrade`
 # refreshes both and runs the tests.
 LOCK := requirements-dev.lock
+SOURCES := *.py sequences workflows activities enrolling store api web devstack bench
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' $(LOCK))
 COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
+# Bytecode is written at install, as the image does: where PYTHONDONTWRITEBYTECODE is set (CI
+# machines, containers) every process would otherwise compile all it imports afresh, and a
+# worker spent 8.4 s of CPU starting instead of 1.7 s.
 $(STAMP): pyproject.toml requirements.lock $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --no-deps "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes --compile-bytecode $(LOCK)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/python -m compileall -q $(SOURCES)
 	touch $(STAMP)
 
 install: $(STAMP)
