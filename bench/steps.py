@@ -69,6 +69,12 @@ async def baseline(
         began = time.monotonic()
         await asyncio.gather(*(start(n) for n in range(workflows)))
         ended = await wait_until(completed, workflows, timeout)
+    if contact_ids:
+        sent = sum(
+            1 for r in services.sink.received() if r.recipient.endswith("@floor.example.com")
+        )
+        if sent != workflows * steps:
+            raise AssertionError(f"the floor sent {sent} emails, not {workflows * steps}")
     return workflows * steps / (ended - began), per_step_ms(used, workflows * steps)
 
 
