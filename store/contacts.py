@@ -100,7 +100,7 @@ _CLAIM_AND_TAG = select(exists(select(_CLAIMED.c.effect_key)), exists(select(_TA
 async def claim_and_tag(
     session: AsyncSession,
     effect_key: str,
-    enrollment_id: uuid.UUID,
+    enrollment_id: uuid.UUID | None,
     contact_id: uuid.UUID,
     name: str,
 ) -> tuple[bool, bool]:
