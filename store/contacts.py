@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from store import effects
@@ -67,33 +69,27 @@ async def tag_names(session: AsyncSession, contact_id: uuid.UUID) -> list[str]:
 
 
 _TAG, _CONTACT, _CONTACT_TAG = table_of(Tag), table_of(Contact), table_of(ContactTag)
-# Joined with the contact, so that one deleted meanwhile gets nothing rather than an error.
-_TAG_CONTACT = (
-    insert(_CONTACT_TAG)
-    .from_select(
-        ["contact_id", "tag_id"],
-        select(_CONTACT.c.id, _TAG.c.id)
-        .select_from(_CONTACT.join(_TAG, _TAG.c.name == bindparam("name")))
-        .where(_CONTACT.c.id == bindparam("contact_id")),
+
+
+def _tagging(*conditions: ColumnElement[bool]) -> ReturningInsert[Any]:
+    """Give the contact an existing tag, where `conditions` hold. Joined with the contact, so
+    that one deleted meanwhile gets nothing rather than an error."""
+    return (
+        insert(_CONTACT_TAG)
+        .from_select(
+            ["contact_id", "tag_id"],
+            select(_CONTACT.c.id, _TAG.c.id)
+            .select_from(_CONTACT.join(_TAG, _TAG.c.name == bindparam("name")))
+            .where(_CONTACT.c.id == bindparam("contact_id"), *conditions),
+        )
+        .on_conflict_do_nothing()
+        .returning(_CONTACT_TAG.c.contact_id)
     )
-    .on_conflict_do_nothing()
-    .returning(_CONTACT_TAG.c.contact_id)
-)
 
 
+_TAG_CONTACT = _tagging()
 _CLAIMED = effects.CLAIM.cte("claimed")
-_TAGGED = (
-    insert(_CONTACT_TAG)
-    .from_select(
-        ["contact_id", "tag_id"],
-        select(_CONTACT.c.id, _TAG.c.id)
-        .select_from(_CONTACT.join(_TAG, _TAG.c.name == bindparam("name")))
-        .where(_CONTACT.c.id == bindparam("contact_id"), exists(select(_CLAIMED.c.effect_key))),
-    )
-    .on_conflict_do_nothing()
-    .returning(_CONTACT_TAG.c.contact_id)
-    .cte("tagged")
-)
+_TAGGED = _tagging(exists(select(_CLAIMED.c.effect_key))).cte("tagged")
 _CLAIM_AND_TAG = select(exists(select(_CLAIMED.c.effect_key)), exists(select(_TAGGED.c.contact_id)))
 
 
