@@ -1,4 +1,4 @@
-"""The floor under the steps benchmark: what an email step and a tag step must do, done the
+"""The floor under the steps and lateness benchmarks: what their steps must do, done the
 shortest way, as one local activity of a textbook workflow (bench.textbook).
 
 Read the contact; in one transaction record the message once by its key, the tag and where the
@@ -82,6 +82,26 @@ class Floor:
                 await self._send(key, to_address, subject, body)
                 await connection.execute(
                     "UPDATE floor_message SET sent_at = now() WHERE effect_key = %s", [key]
+                )
+        finally:
+            self._connections.put_nowait(connection)
+
+    @activity.defn
+    async def tag_on_time(self, contact_id: str) -> None:
+        """What the lateness benchmark's step after its timer must do: in one transaction, tag
+        the contact and record where the enrollment stands."""
+        workflow_id = activity.info().workflow_id
+        connection = await self._connections.get()
+        try:
+            async with connection.transaction():
+                await connection.execute(
+                    "INSERT INTO floor_tag VALUES (%s, 'on-time') ON CONFLICT DO NOTHING",
+                    [contact_id],
+                )
+                await connection.execute(
+                    "INSERT INTO floor_enrollment VALUES (%s, 1, now()) ON CONFLICT (workflow_id)"
+                    " DO UPDATE SET step = excluded.step, updated_at = excluded.updated_at",
+                    [workflow_id],
                 )
         finally:
             self._connections.put_nowait(connection)

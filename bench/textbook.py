@@ -66,3 +66,18 @@ class SleepUntilWorkflow:
     async def run(self, due: datetime) -> float:
         await workflow.sleep(max(due - workflow.now(), timedelta(0)))
         return (workflow.now() - due).total_seconds()
+
+
+@workflow.defn
+class SleepThenTagWorkflow:
+    """The same sleep, then what the lateness benchmark's tag step must do (bench.floor): the
+    floor of an engine's lateness, since each wake's work delays the wakes queued behind it."""
+
+    @workflow.run
+    async def run(self, contact_id: str, due: datetime) -> float:
+        await workflow.sleep(max(due - workflow.now(), timedelta(0)))
+        late = (workflow.now() - due).total_seconds()
+        await workflow.execute_local_activity(
+            "tag_on_time", contact_id, start_to_close_timeout=timedelta(seconds=30)
+        )
+        return late

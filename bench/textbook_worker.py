@@ -4,6 +4,8 @@ default, unless told otherwise; with the floor's activity (bench.floor) when giv
 
 import argparse
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -11,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.floor import Floor
 from bench.textbook import (
+    SleepThenTagWorkflow,
     SleepUntilWorkflow,
     TextbookEffectsWorkflow,
     TextbookLocalWorkflow,
@@ -24,8 +27,10 @@ async def serve(address: str, task_queue: str, sandboxed: bool, floor: Floor | N
     """Run until terminated."""
     # The starters' converter, so arguments such as datetimes decode the same way.
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
+    activities: list[Callable[..., Any]] = [do_step]
     if floor is not None:
         await floor.open()
+        activities += [floor.do_effects, floor.tag_on_time]
     async with Worker(
         client,
         task_queue=task_queue,
@@ -34,8 +39,9 @@ async def serve(address: str, task_queue: str, sandboxed: bool, floor: Floor | N
             TextbookLocalWorkflow,
             TextbookEffectsWorkflow,
             SleepUntilWorkflow,
+            SleepThenTagWorkflow,
         ],
-        activities=[do_step, *([floor.do_effects] if floor else [])],
+        activities=activities,
         workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
     ):
         await asyncio.Event().wait()
