@@ -311,6 +311,11 @@ class StepRunInput(BaseModel):
         description="How long the step after the run waits (a delay, an event wait), counted "
         "from the run's end, for the projection to show when it ends.",
     )
+    ending: ProjectionUpdate | None = Field(
+        default=None,
+        description="The enrollment's end, where the run ends it: written after the steps' "
+        "records, as of the run's end, once every step is done.",
+    )
 
 
 class StepOutcome(BaseModel):

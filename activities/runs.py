@@ -5,6 +5,8 @@ retried run does nothing twice. What a run saves is the workflow's round trip pe
 activation and one call instead of one per step, plus the projection write the workflow would
 make before it waits (the run writes it last, once every step is done).
 
+A run that ends the enrollment writes its end too, rather than leave it to one more call.
+
 A run ends early at a step that cannot finish now: a message held by the sending limits (or
 whose hand-over failed for now), or a step that failed for good. The workflow takes over there.
 """
@@ -78,6 +80,8 @@ class StepRunActivities:
         if request.then_waits is not None:
             due = min(d for d in (due, finished_at + request.then_waits) if d is not None)
         updates[-1] = updates[-1].model_copy(update={"next_due_at": due})
+        if request.ending is not None:
+            updates.append(request.ending.model_copy(update={"ended_at": finished_at}))
         await self._projection.record_progress_batch(ProjectionBatch(updates=updates))
         return StepRunResult(
             outcomes=outcomes, projected=True, finished_at=finished_at, next_due_at=due

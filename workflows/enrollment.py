@@ -101,7 +101,12 @@ class EnrollmentWorkflow:
         if ended:
             self._state.status = Status.completed
             self._state.outcome = self._state.outcome or Outcome.neutral
-            self._projection.publish("completed", detail={"outcome": self._state.outcome})
+            if self._run.end_written == self._state.revision:
+                self._projection.update_search_attributes()
+            else:
+                # No run wrote the end, or something was recorded after it (a stop, an exit
+                # heard while the run went on), which the end must follow.
+                self._projection.publish("completed", detail={"outcome": self._state.outcome})
             self._ended_counter.add(1, {"outcome": str(self._state.outcome)})
             workflow.logger.info("enrollment completed, %s", self._state.outcome)
         next_input = input.model_copy(update={"state": self._state})

@@ -2,7 +2,8 @@
 
 What a step records waits while the next step's local work runs, and goes in one write when
 the tracks wait: one write per timer rather than per step. The last steps' records wait for the
-enrollment's end, to go with it. Operators' search attributes change with each write.
+enrollment's end, to go with it; a step run that ends the enrollment writes the end itself.
+Operators' search attributes change with each write.
 """
 
 from datetime import datetime
@@ -13,6 +14,7 @@ from temporalio import workflow
 import workflows.calls as calls
 import workflows.search_attributes as sa
 from activities.contracts import EnrollmentEventRecord, ProjectionBatch, ProjectionUpdate
+from sequences import Outcome
 from workflows.state import Status
 from workflows.steps.context import StepContext
 
@@ -104,6 +106,20 @@ class Projector:
             event=event,
         )
 
+    def ending(self, revision: int, outcome: Outcome) -> ProjectionUpdate:
+        """The enrollment's end with `outcome`, for a step run that ends it to write."""
+        record = self.update(
+            "completed", revision=revision, current_step=None, detail={"outcome": outcome}
+        )
+        return record.model_copy(
+            update={
+                "status": Status.completed,
+                "outcome": outcome,
+                "ended_at": workflow.now(),
+                "next_due_at": None,
+            }
+        )
+
     def take_pending(self) -> list[ProjectionUpdate]:
         """The queued updates, for a step run to write with its own."""
         pending, self._pending = self._pending, []
@@ -113,10 +129,12 @@ class Projector:
         """Updates a step run took but did not write, to go first in the next write."""
         self._pending = updates + self._pending
 
-    def written_by_run(self, next_due_at: datetime | None) -> None:
-        """A step run wrote the row, its due time as given."""
+    def written_by_run(self, next_due_at: datetime | None, *, ended: bool = False) -> None:
+        """A step run wrote the row, its due time as given; the search attributes change with
+        the write, or, where the run ended the enrollment, with its end."""
         self._shown_due = next_due_at
-        self.update_search_attributes()
+        if not ended:
+            self.update_search_attributes()
 
     async def write_now(self) -> None:
         """Write what is queued at once: the enrolled row before any step refers to it."""

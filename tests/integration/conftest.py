@@ -231,9 +231,14 @@ class SmtpSink:
     REFUSED = "refused@example.com"
     # Its messages are refused at DATA as too large, the server's final word.
     TOO_LARGE = "too-large@example.com"
+    # Its messages wait at DATA until a test lets them through, holding their sender there.
+    HELD = "held@example.com"
 
     def __init__(self) -> None:
         self.received: list[email.message.Message] = []
+        # The server answers in a thread of its own: these are what a test and it share.
+        self.held_arrived = threading.Event()
+        self.let_held_through = threading.Event()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -256,6 +261,9 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.TOO_LARGE in envelope.rcpt_tos:
             return "552 5.3.4 message size exceeds fixed limit"
+        if self.HELD in envelope.rcpt_tos:
+            self.held_arrived.set()
+            await asyncio.to_thread(self.let_held_through.wait, 60)
         self.received.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted"
 
@@ -274,4 +282,6 @@ def smtp_server() -> Iterator[SmtpSink]:
 @pytest.fixture
 def smtp_sink(smtp_server: SmtpSink) -> SmtpSink:
     smtp_server.received.clear()
+    smtp_server.held_arrived.clear()
+    smtp_server.let_held_through.clear()
     return smtp_server

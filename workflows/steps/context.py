@@ -51,6 +51,8 @@ class StepContext:
     tracks_done: bool = False
     # The workflow is about to continue as new: every track stops where it is.
     draining: bool = False
+    # The revision of the enrollment's end as a step run that ended it wrote it.
+    end_written: int | None = None
 
     def interrupted(self) -> bool:
         return self.draining or self.state.outcome is not None

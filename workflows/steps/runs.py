@@ -27,11 +27,12 @@ from sequences import (
     CommunicationStep,
     EventType,
     HttpPostStep,
+    Outcome,
     ProcessStep,
     Step,
     Track,
 )
-from workflows.state import ContactEventSignal, TrackState
+from workflows.state import ContactEventSignal, Status, TrackState
 from workflows.steps import messages, waits
 from workflows.steps.context import StepContext, StepDone
 
@@ -73,6 +74,7 @@ async def run_steps(
     """Run the steps in one call; what it finished, and where the workflow takes over."""
     await run.wait_until_active(position)
     records = _records_ahead(run, track, steps)
+    ending = _ending(run, track, steps)
     queued = run.projection.take_pending() if records else []
     waiting = waits.fixed_length(_after(track, steps[-1])) if records else None
     settings = run.input.definition.settings
@@ -95,6 +97,7 @@ async def run_steps(
         ],
         queued=queued,
         then_waits=waits.wait_length(waiting) if waiting else None,
+        ending=ending,
     )
     try:
         outcome = await run.locally(calls.run_steps(request))
@@ -111,7 +114,9 @@ async def run_steps(
         heard = _heard(done.tag_applied)
         result.finished.append((step, StepDone(step.then, done.detail, heard, outcome.projected)))
     if outcome.projected:
-        run.projection.written_by_run(outcome.next_due_at)
+        run.projection.written_by_run(outcome.next_due_at, ended=ending is not None)
+        if ending is not None:
+            run.end_written = ending.revision
         if waiting is not None and outcome.finished_at is not None:
             # The wait the track goes on to counts from the run's end, as the projection shows.
             waits.begin_wait(waiting, position, outcome.finished_at)
@@ -153,12 +158,13 @@ def _records_ahead(
     run: StepContext, track: Track, steps: list[RunnableStep]
 ) -> list[ProjectionUpdate]:
     """Each step's step_completed record, made before the run for it to write, where the
-    track goes on after it (where it ends, the enrollment's end writes the projection).
+    track goes on after it or the run ends the enrollment (where the track ends and others
+    go on, the enrollment's end writes the projection).
 
     Their revisions are reserved, so an update made meanwhile (a signal's) takes none.
     """
     following = [track.following(step, step.then) for step in steps]
-    if following[-1] is None:
+    if following[-1] is None and not _ends_enrollment(run, track, steps[-1]):
         return []
     state = run.state
     first = state.revision + 1
@@ -173,6 +179,28 @@ def _records_ahead(
         )
         for n, step in enumerate(steps)
     ]
+
+
+def _ends_enrollment(run: StepContext, track: Track, last: RunnableStep) -> bool:
+    """Whether a run whose track ends at `last` ends the enrollment as it stands: every other
+    track has ended, and nothing could end it another way (an exit rule hearing the tag)."""
+    return (
+        all(p.step_id is None for t, p in run.state.tracks.items() if t != track.id)
+        and not run.draining
+        and run.state.status == Status.active
+        and run.state.outcome is None
+        and not _exits_on(run, last)
+    )
+
+
+def _ending(run: StepContext, track: Track, steps: list[RunnableStep]) -> ProjectionUpdate | None:
+    """The enrollment's end for the run to write, where the run ends it; its revision reserved
+    after the steps' records."""
+    last = steps[-1]
+    if track.following(last, last.then) is not None or not _ends_enrollment(run, track, last):
+        return None
+    run.state.revision += 1
+    return run.projection.ending(run.state.revision, last.then.end or Outcome.neutral)
 
 
 def _heard(tag: str | None) -> ContactEventSignal | None:
