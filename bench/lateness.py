@@ -46,12 +46,10 @@ async def baseline(
     due = datetime.now(UTC) + timedelta(seconds=lead)
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
+    run = SleepThenTagWorkflow.run if floor else SleepUntilWorkflow.run
+
     async def start(n: int) -> Any:
-        run, args = (
-            (SleepThenTagWorkflow.run, [contact_ids[n], due])
-            if floor
-            else (SleepUntilWorkflow.run, [due])
-        )
+        args = [contact_ids[n], due] if floor else [due]
         async with gate:
             return await client.start_workflow(run, args=args, id=f"{queue}-{n}", task_queue=queue)
 

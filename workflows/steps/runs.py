@@ -73,8 +73,9 @@ async def run_steps(
 ) -> RunResult:
     """Run the steps in one call; what it finished, and where the workflow takes over."""
     await run.wait_until_active(position)
-    records = _records_ahead(run, track, steps)
-    ending = _ending(run, track, steps)
+    ends = _ends_enrollment(run, track, steps[-1])
+    records = _records_ahead(run, track, steps, ends_enrollment=ends)
+    ending = _ending(run, steps[-1]) if ends else None
     queued = run.projection.take_pending() if records else []
     waiting = waits.fixed_length(_after(track, steps[-1])) if records else None
     settings = run.input.definition.settings
@@ -155,7 +156,7 @@ def _after(track: Track, step: RunnableStep) -> Step | None:
 
 
 def _records_ahead(
-    run: StepContext, track: Track, steps: list[RunnableStep]
+    run: StepContext, track: Track, steps: list[RunnableStep], *, ends_enrollment: bool
 ) -> list[ProjectionUpdate]:
     """Each step's step_completed record, made before the run for it to write, where the
     track goes on after it or the run ends the enrollment (where the track ends and others
@@ -164,7 +165,7 @@ def _records_ahead(
     Their revisions are reserved, so an update made meanwhile (a signal's) takes none.
     """
     following = [track.following(step, step.then) for step in steps]
-    if following[-1] is None and not _ends_enrollment(run, track, steps[-1]):
+    if following[-1] is None and not ends_enrollment:
         return []
     state = run.state
     first = state.revision + 1
@@ -182,10 +183,12 @@ def _records_ahead(
 
 
 def _ends_enrollment(run: StepContext, track: Track, last: RunnableStep) -> bool:
-    """Whether a run whose track ends at `last` ends the enrollment as it stands: every other
-    track has ended, and nothing could end it another way (an exit rule hearing the tag)."""
+    """Whether a run whose last step is `last` ends the enrollment as it stands: its track
+    ends there, every other track has ended, and nothing could end it another way (an exit
+    rule hearing the tag)."""
     return (
-        all(p.step_id is None for t, p in run.state.tracks.items() if t != track.id)
+        track.following(last, last.then) is None
+        and all(p.step_id is None for t, p in run.state.tracks.items() if t != track.id)
         and not run.draining
         and run.state.status == Status.active
         and run.state.outcome is None
@@ -193,12 +196,9 @@ def _ends_enrollment(run: StepContext, track: Track, last: RunnableStep) -> bool
     )
 
 
-def _ending(run: StepContext, track: Track, steps: list[RunnableStep]) -> ProjectionUpdate | None:
-    """The enrollment's end for the run to write, where the run ends it; its revision reserved
-    after the steps' records."""
-    last = steps[-1]
-    if track.following(last, last.then) is not None or not _ends_enrollment(run, track, last):
-        return None
+def _ending(run: StepContext, last: RunnableStep) -> ProjectionUpdate:
+    """The enrollment's end for a run that ends it to write, its revision reserved after the
+    steps' records."""
     run.state.revision += 1
     return run.projection.ending(run.state.revision, last.then.end or Outcome.neutral)
 
