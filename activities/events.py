@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import psycopg
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -15,11 +16,12 @@ from activities.contracts import (
     TagAndAnnounceInput,
 )
 from activities.crm import tag_once
-from enrolling.fan_out import fan_out
+from enrolling.fan_out import fan_out, tell
 from sequences import EventType
-from store import events
+from store import contacts, driver, events
 from store.db import SessionMaker, autocommit, transaction
 from store.events import TransactionOutcome
+from workflows.state import ContactEventSignal
 
 # The API commits a moment after it starts a fan-out; look that often, for about this long,
 # before handing the wait to the activity's retries.
@@ -36,6 +38,9 @@ class EventActivities:
     async def tag_and_announce(self, request: TagAndAnnounceInput) -> ApplyTagResult:
         """Apply a tag once per effect key and, when it is new, announce it: one transaction,
         so a retry after a failed announcement applies and announces it again."""
+        usual = await self._tag_and_tell(request)
+        if usual is not None:
+            return usual
         async with transaction(self._sessionmaker) as session:
             applied = await tag_once(session, request)
             if applied:
@@ -51,6 +56,27 @@ class EventActivities:
                     skip=request.announcer,
                 )
         return ApplyTagResult(tag=request.tag, applied=applied)
+
+    async def _tag_and_tell(self, request: TagAndAnnounceInput) -> ApplyTagResult | None:
+        """The usual case in one round trip and a commit: a tag in use, a contact that had it
+        not, and no goal that may enroll on it. None, with nothing done, for the other cases,
+        which the session path handles."""
+        async with driver.transaction(self._sessionmaker) as connection:
+            claim = await contacts.claim_tag_and_hear(
+                connection,
+                request.ref.effect_key,
+                uuid.UUID(request.ref.enrollment_id),
+                uuid.UUID(request.ref.contact_id),
+                request.tag,
+                goals_on=EventType.tag_applied,
+            )
+            if (claim.claimed and not claim.tagged) or (claim.any_goal and request.enrolled_by):
+                raise psycopg.Rollback()
+            if claim.tagged:
+                signal = ContactEventSignal(event=EventType.tag_applied, name=request.tag)
+                await tell(self._temporal, claim.running, signal, skip=request.announcer)
+            return ApplyTagResult(tag=request.tag, applied=claim.tagged)
+        return None
 
     @activity.defn
     async def committed(self, transaction_id: int) -> bool:

@@ -6,8 +6,8 @@ from typing import Any
 from temporalio import activity
 
 from activities.contracts import ProjectionBatch, ProjectionUpdate
-from store import enrollments
-from store.db import SessionMaker, autocommit
+from store import driver, enrollments
+from store.db import SessionMaker
 
 
 class ProjectionActivities:
@@ -21,7 +21,7 @@ class ProjectionActivities:
             return
         # Only the newest revision can win the row; every update's event is appended.
         latest = max(batch.updates, key=lambda update: update.revision)
-        async with autocommit(self._sessionmaker) as connection:
+        async with driver.autocommit(self._sessionmaker) as connection:
             await enrollments.write_projection(
                 connection,
                 enrollment=_row(latest),

@@ -38,15 +38,10 @@ async def fan_out(
     if message is not None and message.enrollment_id is not None:
         signal.message_enrollment_id = str(message.enrollment_id)
         signal.message_step_id = step_of(message.effect_key)
-    told = 0
     running, any_goal = await enrollments.hearers(
         session, contact_id, goals_on=event if enroll_as is not None else None
     )
-    for workflow_id in running:
-        if workflow_id != skip and await signal_workflow(
-            temporal, workflow_id, CONTACT_EVENT, signal
-        ):
-            told += 1
+    told = await tell(temporal, running, signal, skip=skip)
     if event == EventType.replied:
         colleagues = ContactEventSignal(event=event, name=name, colleague=True)
         for workflow_id in await enrollments.running_workflows_of_colleagues(session, contact_id):
@@ -86,6 +81,19 @@ async def fan_out(
         if result.outcome == EnrollOutcome.enrolled and result.enrollment_id:
             started.append(result.enrollment_id)
     return told, started
+
+
+async def tell(
+    temporal: Client, running: list[str], signal: ContactEventSignal, *, skip: str | None
+) -> int:
+    """Signal the running workflows but `skip`; how many heard it."""
+    told = 0
+    for workflow_id in running:
+        if workflow_id != skip and await signal_workflow(
+            temporal, workflow_id, CONTACT_EVENT, signal
+        ):
+            told += 1
+    return told
 
 
 # Enough of a URL for a match on its path, without letting one event swell the run's state.

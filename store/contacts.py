@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence as Seq
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -11,7 +11,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from store import effects
+from store import driver, effects, enrollments, sequences
 from store.models import Contact, ContactTag, Tag, table_of
 
 
@@ -112,6 +112,49 @@ async def claim_and_tag(
     }
     claimed, tagged = (await session.execute(_CLAIM_AND_TAG, params)).one()
     return bool(claimed), bool(tagged)
+
+
+class TagClaim(NamedTuple):
+    claimed: bool
+    tagged: bool
+    running: list[str]
+    any_goal: bool
+
+
+# The tag step's usual case whole: claim, tag, and who hears of it, in one round trip.
+_CLAIM_TAG_AND_HEAR = driver.Compiled(
+    select(
+        exists(select(_CLAIMED.c.effect_key)),
+        exists(select(_TAGGED.c.contact_id)),
+        func.array(enrollments.RUNNING_OF_CONTACT.scalar_subquery()),
+        sequences.ANY_GOAL,
+    )
+)
+
+
+async def claim_tag_and_hear(
+    connection: driver.Connection,
+    effect_key: str,
+    enrollment_id: uuid.UUID | None,
+    contact_id: uuid.UUID,
+    name: str,
+    *,
+    goals_on: str,
+) -> TagClaim:
+    """claim_and_tag, and what enrollments.hearers would say after it, on the driver's
+    connection. The workflows are those of the contact's enrollments still running."""
+    [(claimed, tagged, running, any_goal)] = await driver.rows(
+        connection,
+        _CLAIM_TAG_AND_HEAR,
+        {
+            "key": effect_key,
+            "enrollment_id": enrollment_id,
+            "contact_id": contact_id,
+            "name": name,
+            "goal": sequences.goal_on(goals_on),
+        },
+    )
+    return TagClaim(bool(claimed), bool(tagged), list(running), bool(any_goal))
 
 
 async def apply_tag(session: AsyncSession, contact_id: uuid.UUID, name: str) -> bool:

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, column, delete, func, null, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store import sequences
+from store import driver, sequences
 from store.models import Enrollment, EnrollmentEvent, EnrollmentStatus, table_of
 
 
@@ -67,12 +67,13 @@ _APPEND_EVENTS = (
     .on_conflict_do_nothing(index_elements=["effect_key"])
 )
 # Both in one round trip: the row's upsert runs to completion as part of the statement, and the
-# events' foreign key is checked at its end.
-_WRITE_PROJECTION = _APPEND_EVENTS.add_cte(_UPSERT_ROW.cte("row_written"))
+# events' foreign key is checked at its end. Every step writes one, on the driver's connection.
+_WRITE_PROJECTION = driver.Compiled(_APPEND_EVENTS.add_cte(_UPSERT_ROW.cte("row_written")))
+_WRITE_ROW = driver.Compiled(_UPSERT_ROW)
 
 
 async def write_projection(
-    connection: AsyncConnection, *, enrollment: dict[str, Any], events: Seq[dict[str, Any]]
+    connection: driver.Connection, *, enrollment: dict[str, Any], events: Seq[dict[str, Any]]
 ) -> None:
     """Upsert the row unless a newer revision is already there, and append each event once.
 
@@ -81,10 +82,10 @@ async def write_projection(
     """
     row = {f"row_{name}": value for name, value in enrollment.items()}
     if not events:
-        await connection.execute(_UPSERT_ROW, row)
+        await driver.rows(connection, _WRITE_ROW, row)
         return
     rows = {"enrollment_id": enrollment["id"], "events": list(events)}
-    await connection.execute(_WRITE_PROJECTION, {**row, **rows})
+    await driver.rows(connection, _WRITE_PROJECTION, {**row, **rows})
 
 
 async def delete_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> None:
@@ -158,14 +159,14 @@ async def events_of(session: AsyncSession, enrollment_id: uuid.UUID) -> Seq[Enro
     return rows.all()
 
 
-_RUNNING_OF_CONTACT = select(_ROW.c.workflow_id).where(
+RUNNING_OF_CONTACT = select(_ROW.c.workflow_id).where(
     _ROW.c.contact_id == bindparam("contact_id"),
     _ROW.c.status != EnrollmentStatus.completed,
 )
 
 
 # The running workflows, then one NULL if a goal may match: one round trip for every event.
-_HEARERS = _RUNNING_OF_CONTACT.union_all(select(null()).where(sequences.ANY_GOAL))
+_HEARERS = RUNNING_OF_CONTACT.union_all(select(null()).where(sequences.ANY_GOAL))
 
 
 async def hearers(
@@ -174,7 +175,7 @@ async def hearers(
     """The workflows of the contact's enrollments still running (active, stopped or failed)
     and, asked `goals_on` an event type, whether any published sequence has a goal on it."""
     if goals_on is None:
-        return list(await session.scalars(_RUNNING_OF_CONTACT, {"contact_id": contact_id})), False
+        return list(await session.scalars(RUNNING_OF_CONTACT, {"contact_id": contact_id})), False
     params = {"contact_id": contact_id, "goal": sequences.goal_on(goals_on)}
     rows = list(await session.scalars(_HEARERS, params))
     workflows = [row for row in rows if row is not None]

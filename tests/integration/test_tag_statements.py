@@ -3,9 +3,17 @@ of it and whether any goal may, each one round trip that must mean what the slow
 
 import uuid
 
-from store import contacts, enrollments
+from store import contacts, driver, enrollments
 from store.db import SessionMaker, transaction
-from store.models import Contact, Sequence, SequenceStatus, SequenceVersion, Tag
+from store.models import (
+    Contact,
+    Enrollment,
+    EnrollmentStatus,
+    Sequence,
+    SequenceStatus,
+    SequenceVersion,
+    Tag,
+)
 
 
 async def _contact(sessionmaker: SessionMaker) -> uuid.UUID:
@@ -68,3 +76,49 @@ async def test_hearers_say_whether_a_published_goal_watches_the_event(
         assert await enrollments.hearers(session, contact_id, goals_on="tag_applied") == ([], True)
         assert await enrollments.hearers(session, contact_id, goals_on="replied") == ([], False)
         assert await enrollments.hearers(session, contact_id) == ([], False)
+
+
+async def test_claim_tag_and_hear_answers_as_the_statements_it_joins(
+    sessionmaker: SessionMaker,
+) -> None:
+    contact_id = await _contact(sessionmaker)
+    async with transaction(sessionmaker) as session:
+        sequence = Sequence(name="Heard", status=SequenceStatus.published, latest_version=1)
+        session.add(sequence)
+        await session.flush()
+        definition = {"tracks": [], "settings": {"goals": [{"event": "replied"}]}}
+        session.add(SequenceVersion(sequence_id=sequence.id, version=1, definition=definition))
+        session.add(
+            Enrollment(
+                sequence_id=sequence.id,
+                version=1,
+                enrolled_version=1,
+                contact_id=contact_id,
+                workflow_id="running",
+            )
+        )
+        session.add(
+            Enrollment(
+                sequence_id=sequence.id,
+                version=1,
+                enrolled_version=1,
+                contact_id=contact_id,
+                workflow_id="done",
+                status=EnrollmentStatus.completed,
+            )
+        )
+    async with driver.transaction(sessionmaker) as connection:
+        first = await contacts.claim_tag_and_hear(
+            connection, "h1", None, contact_id, "known", goals_on="tag_applied"
+        )
+        again = await contacts.claim_tag_and_hear(
+            connection, "h1", None, contact_id, "known", goals_on="replied"
+        )
+        unknown = await contacts.claim_tag_and_hear(
+            connection, "h2", None, contact_id, "new-tag", goals_on="tag_applied"
+        )
+    assert first == contacts.TagClaim(True, True, ["running"], False)
+    assert again == contacts.TagClaim(False, False, ["running"], True)
+    assert unknown == contacts.TagClaim(True, False, ["running"], False)
+    async with transaction(sessionmaker) as session:
+        assert await contacts.tag_names(session, contact_id) == ["known"]
