@@ -58,8 +58,8 @@ class EventActivities:
         return ApplyTagResult(tag=request.tag, applied=applied)
 
     async def _tag_and_tell(self, request: TagAndAnnounceInput) -> ApplyTagResult | None:
-        """The usual case in one round trip and a commit: a tag in use, a contact that had it
-        not, and no goal that may enroll on it. None, with nothing done, for the other cases,
+        """The usual case in one round trip and a commit: a tag that exists, a contact without
+        it, and no goal that may enroll on it. None, with nothing done, for the other cases,
         which the session path handles."""
         async with driver.transaction(self._sessionmaker) as connection:
             claim = await contacts.claim_tag_and_hear(
