@@ -70,7 +70,7 @@ class EventActivities:
                 request.tag,
                 goals_on=EventType.tag_applied,
             )
-            if (claim.claimed and not claim.tagged) or (claim.any_goal and request.enrolled_by):
+            if claim.claimed and (not claim.tagged or (claim.any_goal and request.enrolled_by)):
                 raise psycopg.Rollback()
             if claim.tagged:
                 signal = ContactEventSignal(event=EventType.tag_applied, name=request.tag)

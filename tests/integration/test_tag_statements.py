@@ -88,25 +88,20 @@ async def test_claim_tag_and_hear_answers_as_the_statements_it_joins(
         await session.flush()
         definition = {"tracks": [], "settings": {"goals": [{"event": "replied"}]}}
         session.add(SequenceVersion(sequence_id=sequence.id, version=1, definition=definition))
-        session.add(
-            Enrollment(
-                sequence_id=sequence.id,
-                version=1,
-                enrolled_version=1,
-                contact_id=contact_id,
-                workflow_id="running",
+        for workflow_id, status in (
+            ("running", EnrollmentStatus.active),
+            ("done", EnrollmentStatus.completed),
+        ):
+            session.add(
+                Enrollment(
+                    sequence_id=sequence.id,
+                    version=1,
+                    enrolled_version=1,
+                    contact_id=contact_id,
+                    workflow_id=workflow_id,
+                    status=status,
+                )
             )
-        )
-        session.add(
-            Enrollment(
-                sequence_id=sequence.id,
-                version=1,
-                enrolled_version=1,
-                contact_id=contact_id,
-                workflow_id="done",
-                status=EnrollmentStatus.completed,
-            )
-        )
     async with driver.transaction(sessionmaker) as connection:
         first = await contacts.claim_tag_and_hear(
             connection, "h1", None, contact_id, "known", goals_on="tag_applied"
